@@ -1,0 +1,104 @@
+// Copyright telemq authors.
+#include "broker/router/interest_trie.h"
+
+#include <algorithm>
+#include <bit>
+
+namespace telemq::router {
+
+uint32_t PickShard(ShardMask mask, uint32_t self, uint32_t rotation) {
+  if (self < 64 && (mask >> self & 1) != 0) return self;
+  uint32_t skip = rotation % static_cast<uint32_t>(std::popcount(mask));
+  while (skip-- != 0) mask &= mask - 1;  // drop the lowest set bit
+  return static_cast<uint32_t>(std::countr_zero(mask));
+}
+
+bool InterestTrie::Add(std::string_view subscription, uint32_t shard) {
+  const ShardMask bit = ShardMask{1} << shard;
+  const FilterSpec spec = ParseFilterSpec(subscription);
+  const NodeId n = trie_.Insert(spec.filter);
+  if (!spec.shared()) {
+    ShardMask& bits = trie_.value(n).bits;
+    const bool changed = (bits & bit) == 0;
+    bits |= bit;
+    return changed;
+  }
+  uint32_t& aux = trie_.aux(n);
+  if (aux == 0) {
+    if (shared_free_.empty()) {
+      aux = static_cast<uint32_t>(shared_.size());
+      shared_.emplace_back();
+    } else {
+      aux = shared_free_.back();
+      shared_free_.pop_back();
+    }
+  }
+  SharedEntries& entries = shared_[aux];
+  auto e = std::find_if(entries.begin(), entries.end(),
+                        [&](const SharedEntry& x) { return x.group == spec.group; });
+  if (e == entries.end()) {
+    entries.push_back({std::string(spec.group), {SharedKeyOf(spec.group, spec.filter), 0}});
+    e = entries.end() - 1;
+  }
+  const bool changed = (e->interest.shards & bit) == 0;
+  e->interest.shards |= bit;
+  return changed;
+}
+
+bool InterestTrie::Remove(std::string_view subscription, uint32_t shard) {
+  const ShardMask bit = ShardMask{1} << shard;
+  const FilterSpec spec = ParseFilterSpec(subscription);
+  const NodeId n = trie_.Find(spec.filter);
+  if (n == kNoNode) return false;
+  bool changed = false;
+  if (!spec.shared()) {
+    ShardMask& bits = trie_.value(n).bits;
+    changed = (bits & bit) != 0;
+    bits &= ~bit;
+  } else if (uint32_t& aux = trie_.aux(n); aux != 0) {
+    SharedEntries& entries = shared_[aux];
+    auto e = std::find_if(entries.begin(), entries.end(),
+                          [&](const SharedEntry& x) { return x.group == spec.group; });
+    if (e != entries.end()) {
+      changed = (e->interest.shards & bit) != 0;
+      e->interest.shards &= ~bit;
+      if (e->interest.shards == 0) entries.erase(e);
+      if (entries.empty()) {
+        SharedEntries().swap(entries);
+        shared_free_.push_back(aux);
+        aux = 0;
+        if (shared_free_.size() + 1 == shared_.size()) {  // no groups left anywhere
+          shared_ = std::vector<SharedEntries>(1);
+          std::vector<uint32_t>().swap(shared_free_);
+        }
+      }
+    }
+  }
+  trie_.Prune(n);
+  return changed;
+}
+
+void InterestTrie::Match(std::string_view topic, InterestMatch* out) const {
+  out->Clear();
+  trie_.Match(topic, &levels_scratch_, [&](NodeId n) {
+    out->shards |= trie_.value(n).bits;
+    const uint32_t aux = trie_.aux(n);
+    if (aux == 0) return;
+    for (const SharedEntry& e : shared_[aux]) out->shared.push_back(e.interest);
+  });
+}
+
+size_t InterestTrie::MemoryUsage() const {
+  size_t bytes = trie_.MemoryUsage() + shared_.capacity() * sizeof(SharedEntries) +
+                 shared_free_.capacity() * sizeof(uint32_t) +
+                 levels_scratch_.capacity() * sizeof(uint32_t);
+  for (const SharedEntries& entries : shared_) {
+    bytes += entries.capacity() * sizeof(SharedEntry);
+    for (const SharedEntry& e : entries) {
+      if (e.group.capacity() > 15) bytes += e.group.capacity() + 1;
+    }
+  }
+  return bytes;
+}
+
+}  // namespace telemq::router

@@ -1,0 +1,94 @@
+// Copyright telemq authors.
+//
+// interest_trie.h: each shard's replica of the global interest map: which
+// shards have at least one local subscriber for a subscription string. Part
+// (b) of DESIGN.md decision 3. Up to 64 shards (one bit each).
+//
+// Protocol across shards (see docs/router.md):
+//  1. A shard's SubscriptionTrie reports interest_added / interest_removed
+//     for a subscription string s (a filter or `$share/g/f`). The shard
+//     applies Add(s, self) / Remove(s, self) to its own replica and sends the
+//     same change to every other shard through the mailboxes; each applies it
+//     to its replica. Changes from one shard arrive in order (SPSC ring), and
+//     a bit is owned by one shard, so replicas converge.
+//  2. On PUBLISH, the publishing shard calls Match(topic, &m):
+//       m.shards: shards with ordinary subscribers: each gets the message.
+//       m.shared: per matching (group, filter), the shards having members.
+//     For each entry it picks ONE shard (PickShard: itself if it has members,
+//     else round robin), and sends the message to that shard tagged with the
+//     entry's key. Each message is thus sent once per target shard, with the
+//     list of group keys that shard must serve.
+//  3. A target shard calls SubscriptionTrie::Match(topic, publisher, &out,
+//     SharedSelection::Only(keys)) (the publisher shard itself uses the keys
+//     it picked for itself), which picks one local member per listed group.
+//
+// Single-threaded (the owning shard), no locks, no exceptions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/router/level_trie.h"
+#include "broker/router/topic.h"
+
+namespace telemq::router {
+
+using ShardMask = uint64_t;  // bit i = shard i
+
+struct SharedInterest {
+  SharedGroupKey key = 0;  // SharedKeyOf(group, filter), as SharedSelection expects
+  ShardMask shards = 0;    // shards with at least one member; never 0
+};
+
+// Reusable result of InterestTrie::Match (cleared by it; keeps capacity).
+struct InterestMatch {
+  ShardMask shards = 0;                // OR of every matching plain filter
+  std::vector<SharedInterest> shared;  // one per matching (group, filter)
+  void Clear() {
+    shards = 0;
+    shared.clear();
+  }
+};
+
+// Picks the shard that serves one shared group: `self` when it is in `mask`
+// (no hop), else the (rotation % popcount)-th set bit. `mask` must not be 0.
+uint32_t PickShard(ShardMask mask, uint32_t self, uint32_t rotation);
+
+class InterestTrie {
+ public:
+  InterestTrie() = default;
+  InterestTrie(const InterestTrie&) = delete;
+  InterestTrie& operator=(const InterestTrie&) = delete;
+
+  // `subscription` is a filter or `$share/<group>/<filter>`; shard < 64.
+  // Return whether the bit changed (false: already set / already clear).
+  bool Add(std::string_view subscription, uint32_t shard);
+  bool Remove(std::string_view subscription, uint32_t shard);
+
+  void Match(std::string_view topic, InterestMatch* out) const;
+
+  size_t node_count() const { return trie_.node_count(); }
+  size_t level_count() const { return trie_.level_count(); }
+  size_t MemoryUsage() const;
+
+ private:
+  struct Mask {
+    ShardMask bits = 0;
+    bool empty() const { return bits == 0; }
+  };
+  struct SharedEntry {
+    std::string group;
+    SharedInterest interest;
+  };
+  using SharedEntries = std::vector<SharedEntry>;
+
+  LevelTrie<Mask> trie_;
+  std::vector<SharedEntries> shared_{1};  // node aux -> entries; 0 unused
+  std::vector<uint32_t> shared_free_;
+  mutable std::vector<uint32_t> levels_scratch_;
+};
+
+}  // namespace telemq::router
