@@ -1,0 +1,40 @@
+#include "broker/base/message.h"
+
+#include <cstring>
+#include <new>
+
+namespace telemq {
+
+MessageRef Message::Create(const MessageInit& init) {
+  const size_t extra = init.topic.size() + init.payload.size() + init.properties.size();
+  void* raw = ::operator new(sizeof(Message) + extra);
+  Message* m = new (raw) Message();
+  m->topic_size_ = static_cast<uint32_t>(init.topic.size());
+  m->payload_size_ = static_cast<uint32_t>(init.payload.size());
+  m->properties_size_ = static_cast<uint32_t>(init.properties.size());
+  m->qos_ = init.qos;
+  m->retain_ = init.retain;
+  m->origin_session_ = init.origin_session;
+  m->origin_shard_ = init.origin_shard;
+  m->arrival_ns_ = init.arrival_ns;
+  m->expiry_ns_ = init.expiry_ns;
+  char* out = m->bytes();
+  // memcpy with a null source is undefined even for size 0.
+  if (!init.topic.empty()) std::memcpy(out, init.topic.data(), init.topic.size());
+  out += init.topic.size();
+  if (!init.payload.empty()) std::memcpy(out, init.payload.data(), init.payload.size());
+  out += init.payload.size();
+  if (!init.properties.empty()) std::memcpy(out, init.properties.data(), init.properties.size());
+  return MessageRef(m);
+}
+
+void MessageRef::Release() {
+  if (m_ == nullptr) return;
+  if (m_->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    m_->~Message();
+    ::operator delete(static_cast<void*>(m_));
+  }
+  m_ = nullptr;
+}
+
+}  // namespace telemq

@@ -1,0 +1,88 @@
+#include "broker/config.h"
+
+#include <cstdio>
+#include <fstream>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace telemq {
+namespace {
+
+absl::StatusOr<BrokerConfig> Parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "telemq");
+  return ParseCommandLine(static_cast<int>(args.size()), args.data());
+}
+
+TEST(ConfigTest, DefaultsListenOnLoopback1883WithDataDir) {
+  auto c = Parse({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->host, "127.0.0.1");
+  EXPECT_EQ(c->port, 1883);
+  EXPECT_EQ(c->data_dir, "./data");
+}
+
+TEST(ConfigTest, AcceptsBothFlagForms) {
+  auto c = Parse({"--port=0", "--threads", "2", "--max_inflight=5"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->port, 0);
+  EXPECT_EQ(c->threads, 2);
+  EXPECT_EQ(c->max_inflight, 5u);
+}
+
+TEST(ConfigTest, UnknownFlagIsAnErrorNamingIt) {
+  auto c = Parse({"--prot=1"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("unknown setting 'prot'"), std::string::npos);
+}
+
+TEST(ConfigTest, MalformedNumberIsAnError) {
+  auto c = Parse({"--port=18x3"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("'port'"), std::string::npos);
+}
+
+TEST(ConfigTest, OutOfRangeValueIsAnError) {
+  EXPECT_FALSE(Parse({"--port=70000"}).ok());
+  EXPECT_FALSE(Parse({"--max-inflight=0"}).ok());
+  EXPECT_FALSE(Parse({"--log-level=loud"}).ok());
+}
+
+TEST(ConfigTest, FlagWithoutValueIsAnError) { EXPECT_FALSE(Parse({"--port"}).ok()); }
+
+TEST(ConfigTest, PositionalArgumentIsAnError) { EXPECT_FALSE(Parse({"1883"}).ok()); }
+
+TEST(ConfigTest, FileSettingsApplyAndFlagsOverrideThem) {
+  const std::string path = testing::TempDir() + "/telemq_config_test.conf";
+  std::ofstream(path) << "# a comment\nport = 2000\nmax_inflight = 7  # trailing\n\n";
+  auto c = Parse({"--port=2001", "--config", path.c_str()});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->port, 2001);
+  EXPECT_EQ(c->max_inflight, 7u);
+  std::remove(path.c_str());
+}
+
+TEST(ConfigTest, BadFileLineNamesFileAndLine) {
+  BrokerConfig config;
+  absl::Status s = ApplyConfigText("port = 1\nnonsense\n", "x.conf", &config);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("x.conf:2"), std::string::npos) << s.message();
+}
+
+TEST(ConfigTest, MissingConfigFileIsAnError) {
+  EXPECT_FALSE(Parse({"--config=/nonexistent/telemq.conf"}).ok());
+}
+
+TEST(ConfigTest, HelpListsEverySetting) {
+  auto c = Parse({"--help"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->help);
+  const std::string usage = ConfigUsage();
+  for (const char* name : {"--host", "--port", "--threads", "--data-dir", "--log-level",
+                           "--max-packet-size", "--max-inflight", "--max-queued-messages"}) {
+    EXPECT_NE(usage.find(name), std::string::npos) << name;
+  }
+}
+
+}  // namespace
+}  // namespace telemq

@@ -1,0 +1,66 @@
+// telemq: the broker as a library.
+//
+// A Broker owns N shard threads (DESIGN.md decision 1), each with its own
+// io_uring ring and SO_REUSEPORT listener on the configured address. The
+// `telemq` binary is a thin main over this class; an appliance can link the
+// library and run the broker inside its own process.
+//
+//   telemq::BrokerConfig config;          // defaults: 127.0.0.1:1883
+//   config.port = 0;                      // any free port
+//   telemq::Broker broker(config);
+//   if (absl::Status s = broker.Start(); !s.ok()) { ... }
+//   std::printf("port %u\n", broker.port());
+//   ...
+//   broker.Stop();                        // from any thread, e.g. a signal handler thread
+//   broker.Wait();
+//
+// Start returns once every shard is listening, or with the first error (the
+// shards already started are stopped again). Stop asks every shard to send
+// 5.0 clients DISCONNECT (Server shutting down), flush what is queued for a
+// bounded grace period and close; Wait joins the threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "broker/config.h"
+
+namespace telemq {
+
+namespace shard {
+class Shard;
+class ShardGroup;
+}  // namespace shard
+
+class Broker {
+ public:
+  explicit Broker(BrokerConfig config);
+  ~Broker();  // Stop() and Wait()
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  absl::Status Start();
+  void Stop();
+  void Wait();
+
+  // The bound port (the configured one, or the one picked for port 0).
+  uint16_t port() const { return port_; }
+  uint32_t shard_count() const { return shard_count_; }
+  // "defer_taskrun multishot_accept ..." as probed by shard 0.
+  const std::string& io_features() const { return io_features_; }
+
+ private:
+  BrokerConfig config_;
+  uint32_t shard_count_ = 0;
+  uint16_t port_ = 0;
+  std::string io_features_;
+  std::unique_ptr<shard::ShardGroup> group_;
+  std::vector<std::unique_ptr<shard::Shard>> shards_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace telemq

@@ -1,0 +1,36 @@
+// telemq: MqttEngine internals shared by its .cc files (not for other modules).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "broker/session/mqtt_engine.h"
+#include "protocol/mqtt/decoder.h"
+
+namespace telemq::session {
+
+struct MqttEngine::Connection {
+  explicit Connection(uint32_t max_packet_size)
+      : decoder({.role = mqtt::Role::kServer, .max_packet_size = max_packet_size}) {}
+
+  mqtt::Decoder decoder;
+  mqtt::ProtocolVersion version = mqtt::ProtocolVersion::kV311;
+  SessionId session = router::kNoSession;
+  bool connected = false;                   // CONNACK (success) sent
+  uint16_t keep_alive_s = 0;                // 0: no keep-alive
+  int64_t last_rx_ns = 0;                   // monotonic time of the last packet
+  uint32_t client_max_packet = UINT32_MAX;  // 5.0 Maximum Packet Size
+  uint16_t client_receive_max = 65535;      // 5.0 Receive Maximum
+  bool problem_info = true;                 // 5.0 Request Problem Information
+  std::string client_id;                    // for log lines
+  // 5.0 Topic Alias -> topic name, index = alias (client to server only).
+  std::vector<std::string> aliases;
+};
+
+// Clamp helper for in-flight windows.
+inline uint32_t InflightLimit(uint32_t configured, uint16_t receive_max) {
+  return configured < receive_max ? configured : receive_max;
+}
+
+}  // namespace telemq::session

@@ -1,0 +1,455 @@
+// Connection life cycle: CONNECT, session take-over and resumption,
+// DISCONNECT, keep-alive, wills and session expiry.
+#include <cinttypes>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "broker/base/log.h"
+#include "broker/session/engine_internal.h"
+#include "protocol/mqtt/encoder.h"
+
+namespace telemq::session {
+
+using mqtt::PropertyId;
+using mqtt::ProtocolVersion;
+using mqtt::ReasonCode;
+
+namespace {
+
+constexpr int64_t kNsPerSecond = 1'000'000'000;
+// A socket that sends no CONNECT within this time is closed.
+constexpr int64_t kConnectTimeoutNs = 10 * kNsPerSecond;
+
+// The protocol level byte of a CONNECT whose decoding failed, so the error
+// can be answered in the client's own version. 0 when not found.
+uint8_t PeekConnectLevel(std::span<const uint8_t> raw) {
+  if (raw.empty() || (raw[0] >> 4) != 1) return 0;
+  size_t i = 1;
+  while (i < raw.size() && i < 5 && (raw[i] & 0x80)) ++i;
+  const size_t level_at = i + 1 + 6;  // length byte(s) done, then 00 04 M Q T T
+  return level_at < raw.size() ? raw[level_at] : 0;
+}
+
+}  // namespace
+
+MqttEngine::MqttEngine(const EngineOptions& options, Transport* transport)
+    : options_(options), transport_(transport) {}
+
+MqttEngine::~MqttEngine() = default;
+
+bool MqttEngine::Send(ConnId c, const Connection& conn, const mqtt::Packet& packet) {
+  const size_t size = mqtt::EncodedSize(packet, conn.version);
+  if (size == 0 || size > conn.client_max_packet) return false;
+  std::span<uint8_t> out = transport_->ReserveOutput(c, size);
+  const size_t written = mqtt::Encode(packet, conn.version, out);
+  if (written == 0) return false;
+  transport_->CommitOutput(c, written);
+  return true;
+}
+
+void MqttEngine::OnConnectionOpened(ConnId c) {
+  if (conns_.size() <= c) conns_.resize(size_t{c} + 1);
+  conns_[c] = std::make_unique<Connection>(options_.max_packet_size);
+  conns_[c]->last_rx_ns = mono_ns_;
+  ++stats_.connections;
+  transport_->WakeAt(mono_ns_ + kConnectTimeoutNs);
+}
+
+size_t MqttEngine::OnBytes(ConnId c, std::span<const uint8_t> data) {
+  if (c >= conns_.size() || conns_[c] == nullptr) return data.size();
+  Connection& conn = *conns_[c];
+  size_t used = 0;
+  while (used < data.size()) {
+    const std::span<const uint8_t> rest = data.subspan(used);
+    mqtt::Packet packet;
+    const mqtt::DecodeResult r = conn.decoder.Decode(rest, &packet);
+    if (r.status == mqtt::DecodeStatus::kNeedMore) break;
+    if (r.status == mqtt::DecodeStatus::kError) {
+      ++stats_.protocol_errors;
+      const mqtt::DecodeErrorInfo& info = mqtt::GetDecodeErrorInfo(r.error);
+      if (!conn.connected) {
+        // Errors in (or before) CONNECT: answer with a CONNACK where the
+        // spec asks for one, in the client's own protocol version.
+        const uint8_t level = PeekConnectLevel(rest);
+        const bool v5 = level == 5;
+        conn.version = v5 ? ProtocolVersion::kV5 : ProtocolVersion::kV311;
+        const bool unacceptable = r.error == mqtt::DecodeError::kUnsupportedProtocolVersion;
+        if (v5 || (unacceptable && info.v311 == mqtt::V311Reaction::kConnackUnacceptableProtocol)) {
+          mqtt::Connack ack;
+          ack.reason_code = unacceptable ? ReasonCode::kUnsupportedProtocolVersion : info.reason;
+          Send(c, conn, ack);
+        }
+        TELEMQ_LOG(kWarning, "closing connection %u before CONNACK: %s (reason 0x%02x)", c,
+                   std::string(info.name), static_cast<int>(info.reason));
+        conns_[c].reset();
+        --stats_.connections;
+        transport_->CloseConnection(c);
+      } else {
+        ProtocolClose(c, conn, info.reason, info.name);
+      }
+      return data.size();
+    }
+    conn.last_rx_ns = mono_ns_;
+    if (!Handle(c, conn, packet, rest.first(r.consumed), rest)) return data.size();
+    used += r.consumed;
+  }
+  return used;
+}
+
+bool MqttEngine::Handle(ConnId c, Connection& conn, mqtt::Packet& packet,
+                        std::span<const uint8_t> /*raw*/, std::span<const uint8_t> rest) {
+  switch (mqtt::TypeOf(packet)) {
+    case mqtt::PacketType::kConnect:
+      return HandleConnect(c, conn, std::get<mqtt::Connect>(packet), rest);
+    case mqtt::PacketType::kPublish:
+      return HandlePublish(c, conn, std::get<mqtt::Publish>(packet));
+    case mqtt::PacketType::kPuback:
+      HandlePuback(conn, std::get<mqtt::Puback>(packet).packet_id);
+      return true;
+    case mqtt::PacketType::kPubrec:
+      HandlePubrec(c, conn, std::get<mqtt::Pubrec>(packet));
+      return true;
+    case mqtt::PacketType::kPubrel:
+      HandlePubrel(c, conn, std::get<mqtt::Pubrel>(packet));
+      return true;
+    case mqtt::PacketType::kPubcomp:
+      HandlePubcomp(conn, std::get<mqtt::Pubcomp>(packet).packet_id);
+      return true;
+    case mqtt::PacketType::kSubscribe:
+      HandleSubscribe(c, conn, std::get<mqtt::Subscribe>(packet));
+      return conns_[c] != nullptr;
+    case mqtt::PacketType::kUnsubscribe:
+      HandleUnsubscribe(c, conn, std::get<mqtt::Unsubscribe>(packet));
+      return true;
+    case mqtt::PacketType::kPingreq:
+      Send(c, conn, mqtt::Pingresp{});
+      return true;
+    case mqtt::PacketType::kDisconnect:
+      return HandleDisconnect(c, conn, std::get<mqtt::Disconnect>(packet));
+    case mqtt::PacketType::kAuth:
+      // Enhanced authentication is not offered (no Authentication Method is
+      // ever accepted in CONNECT), so any AUTH is a protocol error.
+      ProtocolClose(c, conn, ReasonCode::kProtocolError, "AUTH without an authentication method");
+      return false;
+    default:
+      // The decoder rejects server-bound packets of other types.
+      ProtocolClose(c, conn, ReasonCode::kProtocolError, "unexpected packet type");
+      return false;
+  }
+}
+
+std::string MqttEngine::AssignClientId() {
+  // An id this shard owns, so the connection needs no hand-off.
+  for (;;) {
+    std::string id = absl::StrCat("telemq-", transport_->shard_index(), "-", ++assigned_ids_, "-",
+                                  static_cast<uint64_t>(real_ns_) % 1000003);
+    if (transport_->OwnerShard(id) == transport_->shard_index() && FindSession(id) == nullptr) {
+      return id;
+    }
+  }
+}
+
+bool MqttEngine::HandleConnect(ConnId c, Connection& conn, const mqtt::Connect& p,
+                               std::span<const uint8_t> from_connect) {
+  conn.version = p.version;
+  const bool v5 = p.version == ProtocolVersion::kV5;
+  auto refuse = [&](ReasonCode reason, std::string_view why) {
+    mqtt::Connack ack;
+    ack.reason_code = reason;
+    Send(c, conn, ack);
+    TELEMQ_LOG(kWarning, "refusing CONNECT of '%s': %s", std::string(p.client_id),
+               std::string(why));
+    conns_[c].reset();
+    --stats_.connections;
+    transport_->CloseConnection(c);
+    return false;
+  };
+
+  if (v5 && p.properties.Has(PropertyId::kAuthenticationMethod)) {
+    return refuse(ReasonCode::kBadAuthenticationMethod, "enhanced authentication is not supported");
+  }
+  if (!v5 && p.keep_alive > options_.max_keepalive) {
+    // 3.1.1 cannot tell the client another keep-alive (as Mosquitto does).
+    return refuse(ReasonCode::kClientIdentifierNotValid, "keep-alive above max-keepalive");
+  }
+  std::string client_id(p.client_id);
+  bool assigned = false;
+  if (client_id.empty()) {
+    if (!v5 && !p.clean_start) {
+      return refuse(ReasonCode::kClientIdentifierNotValid,
+                    "zero-length client id needs clean session (MQTT-3.1.3-7)");
+    }
+    client_id = AssignClientId();
+    assigned = true;
+  } else if (const uint32_t owner = transport_->OwnerShard(client_id);
+             owner != transport_->shard_index()) {
+    conns_[c].reset();
+    --stats_.connections;
+    transport_->HandOff(c, owner, from_connect);
+    return false;
+  }
+
+  // Take-over: the id is connected elsewhere on this shard.
+  Session* existing = FindSession(client_id);
+  if (existing != nullptr && existing->conn != kNoConn) {
+    const ConnId old = existing->conn;
+    Connection& old_conn = *conns_[old];
+    if (old_conn.version == ProtocolVersion::kV5) {
+      mqtt::Disconnect d;
+      d.reason_code = ReasonCode::kSessionTakenOver;
+      Send(old, old_conn, d);
+    }
+    TELEMQ_LOG(kInfo, "client '%s' taken over by a new connection", client_id);
+    // MQTT 5 3.1.4: the old will is sent unless the session continues and
+    // the will is delayed.
+    const bool keep_will = !p.clean_start && existing->will && existing->will->delay_s > 0;
+    if (!keep_will) PublishWill(*existing);
+    existing->conn = kNoConn;
+    conns_[old].reset();
+    --stats_.connections;
+    transport_->CloseConnection(old);
+  }
+  if (existing != nullptr && p.clean_start) {
+    if (existing->will_due_ns != 0) PublishWill(*existing);
+    EndSession(*existing);
+    existing = nullptr;
+  }
+  const bool session_present = existing != nullptr;
+  Session& s = session_present ? *existing : CreateSession(client_id);
+  s.will_due_ns = 0;
+  s.will.reset();
+  s.conn = c;
+  s.version = p.version;
+  if (v5) {
+    const uint32_t asked = p.properties.GetInt(PropertyId::kSessionExpiryInterval);
+    s.expiry_s = std::min(asked, options_.session_expiry_max);
+    if (p.properties.Has(PropertyId::kReceiveMaximum)) {
+      conn.client_receive_max =
+          static_cast<uint16_t>(p.properties.GetInt(PropertyId::kReceiveMaximum));
+    }
+    if (p.properties.Has(PropertyId::kMaximumPacketSize)) {
+      conn.client_max_packet = p.properties.GetInt(PropertyId::kMaximumPacketSize);
+    }
+    if (p.properties.Has(PropertyId::kRequestProblemInformation)) {
+      conn.problem_info = p.properties.GetInt(PropertyId::kRequestProblemInformation) != 0;
+    }
+  } else {
+    s.expiry_s = p.clean_start ? 0 : UINT32_MAX;
+  }
+  if (p.will) {
+    mqtt::Publish will;
+    will.qos = p.will->qos;
+    will.retain = p.will->retain;
+    will.topic = p.will->topic;
+    will.payload = p.will->payload;
+    will.properties = p.will->properties;
+    s.will = Will{MakeMessage(will, s.id, conn),
+                  v5 ? p.will->properties.GetInt(PropertyId::kWillDelayInterval) : 0};
+  }
+  conn.session = s.id;
+  conn.connected = true;
+  conn.client_id = client_id;
+  conn.keep_alive_s = p.keep_alive;
+  if (p.keep_alive != 0)
+    transport_->WakeAt(mono_ns_ + int64_t{p.keep_alive} * kNsPerSecond * 3 / 2);
+
+  mqtt::Connack ack;
+  ack.session_present = session_present;
+  if (v5) {
+    if (assigned) ack.properties.SetString(PropertyId::kAssignedClientIdentifier, client_id);
+    if (p.keep_alive > options_.max_keepalive) {
+      conn.keep_alive_s = options_.max_keepalive;
+      ack.properties.SetInt(PropertyId::kServerKeepAlive, options_.max_keepalive);
+    }
+    if (s.expiry_s != p.properties.GetInt(PropertyId::kSessionExpiryInterval)) {
+      ack.properties.SetInt(PropertyId::kSessionExpiryInterval, s.expiry_s);
+    }
+    ack.properties.SetInt(PropertyId::kTopicAliasMaximum, options_.topic_alias_max);
+    ack.properties.SetInt(PropertyId::kMaximumPacketSize, options_.max_packet_size);
+  }
+  Send(c, conn, ack);
+  TELEMQ_LOG(kDebug, "client '%s' connected (MQTT %s, clean=%d, keep-alive %u s, session %s)",
+             client_id, v5 ? "5.0" : "3.1.1", p.clean_start, conn.keep_alive_s,
+             session_present ? "resumed" : "new");
+  if (session_present) Resend(s);
+  Pump(s);
+  return true;
+}
+
+bool MqttEngine::HandleDisconnect(ConnId c, Connection& conn, const mqtt::Disconnect& p) {
+  Session* s = conn.session == router::kNoSession ? nullptr : sessions_[conn.session].get();
+  if (s != nullptr) {
+    if (conn.version == ProtocolVersion::kV5 &&
+        p.properties.Has(PropertyId::kSessionExpiryInterval)) {
+      const uint32_t asked = p.properties.GetInt(PropertyId::kSessionExpiryInterval);
+      if (s->expiry_s == 0 && asked != 0) {
+        ProtocolClose(c, conn, ReasonCode::kProtocolError,
+                      "DISCONNECT sets a session expiry on a session created with 0");
+        return false;
+      }
+      s->expiry_s = std::min(asked, options_.session_expiry_max);
+    }
+    // Normal disconnection discards the will; 0x04 asks for it to be sent.
+    if (p.reason_code != ReasonCode::kDisconnectWithWillMessage) s->will.reset();
+  }
+  Detach(c);
+  transport_->CloseConnection(c);
+  return false;
+}
+
+void MqttEngine::ProtocolClose(ConnId c, Connection& conn, ReasonCode reason,
+                               std::string_view why) {
+  ++stats_.protocol_errors;
+  if (conn.version == ProtocolVersion::kV5 && conn.connected) {
+    mqtt::Disconnect d;
+    d.reason_code = reason;
+    Send(c, conn, d);
+  }
+  TELEMQ_LOG(kWarning, "closing connection of '%s': %s (reason 0x%02x)", conn.client_id,
+             std::string(why), static_cast<int>(reason));
+  Detach(c);
+  transport_->CloseConnection(c);
+}
+
+void MqttEngine::OnConnectionClosed(ConnId c) {
+  if (c >= conns_.size() || conns_[c] == nullptr) return;
+  TELEMQ_LOG(kDebug, "connection of '%s' closed by the peer", conns_[c]->client_id);
+  Detach(c);
+}
+
+void MqttEngine::Detach(ConnId c) {
+  std::unique_ptr<Connection> conn = std::move(conns_[c]);
+  --stats_.connections;
+  if (conn->session == router::kNoSession) return;
+  Session& s = *sessions_[conn->session];
+  s.conn = kNoConn;
+  s.disconnected_ns = mono_ns_;
+  // A will still held here is due: the connection ended abnormally, or a 5.0
+  // DISCONNECT asked for it (0x04); a normal DISCONNECT removed it already.
+  if (s.will) {
+    if (s.will->delay_s == 0 || !s.persistent()) {
+      PublishWill(s);
+    } else {
+      s.will_due_ns = mono_ns_ + int64_t{s.will->delay_s} * kNsPerSecond;
+      transport_->WakeAt(s.will_due_ns);
+    }
+  }
+  if (!s.persistent()) {
+    EndSession(s);
+  } else if (s.expiry_s != UINT32_MAX) {
+    transport_->WakeAt(mono_ns_ + int64_t{s.expiry_s} * kNsPerSecond);
+  }
+}
+
+void MqttEngine::PublishWill(Session& s) {
+  if (!s.will) return;
+  MessageRef will = std::move(s.will->message);
+  s.will.reset();
+  s.will_due_ns = 0;
+  if (will->retain()) transport_->RouteRetained(will);
+  transport_->Route(will, router::kNoSession);
+}
+
+Session* MqttEngine::FindSession(std::string_view client_id) {
+  auto it = by_client_id_.find(std::string(client_id));
+  return it == by_client_id_.end() ? nullptr : sessions_[it->second].get();
+}
+
+Session& MqttEngine::CreateSession(std::string client_id) {
+  SessionId id;
+  if (!free_sessions_.empty()) {
+    id = free_sessions_.back();
+    free_sessions_.pop_back();
+  } else {
+    id = static_cast<SessionId>(sessions_.size());
+    sessions_.emplace_back();
+  }
+  auto s = std::make_unique<Session>();
+  s->id = id;
+  s->client_id = std::move(client_id);
+  by_client_id_[s->client_id] = id;
+  sessions_[id] = std::move(s);
+  ++stats_.sessions;
+  return *sessions_[id];
+}
+
+void MqttEngine::EndSession(Session& s) {
+  for (const auto& [filter, options] : s.subscriptions) transport_->Unsubscribe(s.id, filter);
+  by_client_id_.erase(s.client_id);
+  free_sessions_.push_back(s.id);
+  --stats_.sessions;
+  sessions_[s.id].reset();  // `s` is gone
+}
+
+int64_t MqttEngine::OnTimer() {
+  int64_t next = INT64_MAX;
+  for (ConnId c = 0; c < conns_.size(); ++c) {
+    Connection* conn = conns_[c].get();
+    if (conn == nullptr) continue;
+    // Before CONNECT a socket gets 10 s; afterwards 1.5 x keep-alive
+    // (MQTT-3.1.2-24), 0 disables the check.
+    int64_t limit;
+    if (!conn->connected) {
+      limit = kConnectTimeoutNs;
+    } else if (conn->keep_alive_s == 0) {
+      continue;
+    } else {
+      limit = int64_t{conn->keep_alive_s} * kNsPerSecond * 3 / 2;
+    }
+    const int64_t deadline = conn->last_rx_ns + limit;
+    if (deadline <= mono_ns_) {
+      TELEMQ_LOG(kInfo, "closing connection of '%s': keep-alive of %u s expired", conn->client_id,
+                 conn->keep_alive_s);
+      if (conn->version == ProtocolVersion::kV5 && conn->connected) {
+        mqtt::Disconnect d;
+        d.reason_code = ReasonCode::kKeepAliveTimeout;
+        Send(c, *conn, d);
+      }
+      Detach(c);
+      transport_->CloseConnection(c);
+      continue;
+    }
+    next = std::min(next, deadline);
+  }
+  for (auto& holder : sessions_) {
+    Session* s = holder.get();
+    if (s == nullptr || s->conn != kNoConn) continue;
+    if (s->will_due_ns != 0) {
+      if (s->will_due_ns <= mono_ns_) {
+        PublishWill(*s);
+      } else {
+        next = std::min(next, s->will_due_ns);
+      }
+    }
+    if (s->expiry_s != UINT32_MAX) {
+      const int64_t end = s->disconnected_ns + int64_t{s->expiry_s} * kNsPerSecond;
+      if (end <= mono_ns_) {
+        PublishWill(*s);  // MQTT 5 3.1.3.2.2: the will goes out when the session ends
+        TELEMQ_LOG(kDebug, "session '%s' expired", s->client_id);
+        EndSession(*s);
+      } else {
+        next = std::min(next, end);
+      }
+    }
+  }
+  return next;
+}
+
+void MqttEngine::ShutdownAll() {
+  for (ConnId c = 0; c < conns_.size(); ++c) {
+    Connection* conn = conns_[c].get();
+    if (conn == nullptr) continue;
+    if (conn->version == ProtocolVersion::kV5 && conn->connected) {
+      mqtt::Disconnect d;
+      d.reason_code = ReasonCode::kServerShuttingDown;
+      Send(c, *conn, d);
+    }
+    // A broker shutdown is not the client's failure: no will (Mosquitto and
+    // the 5.0 text agree the will is for the client's abnormal end).
+    if (conn->session != router::kNoSession) sessions_[conn->session]->will.reset();
+    Detach(c);
+    transport_->CloseConnection(c);
+  }
+}
+
+}  // namespace telemq::session

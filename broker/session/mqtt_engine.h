@@ -1,0 +1,155 @@
+// telemq: the MQTT 3.1.1 / 5.0 protocol engine of one shard (sans-IO).
+//
+// The shard feeds it bytes and events; it decodes packets, applies the
+// session rules and answers through the Transport (transport.h). It owns the
+// shard's MQTT connections' protocol state, the sessions whose client ids the
+// shard owns, and the shard's replica of the retained messages.
+//
+//   MqttEngine engine(options, &transport);
+//   engine.SetClock(mono_ns, real_ns);          // once per loop turn
+//   engine.OnConnectionOpened(c);
+//   size_t used = engine.OnBytes(c, received);  // keep the rest for later
+//   engine.OnConnectionClosed(c);               // peer closed / error
+//   int64_t next = engine.OnTimer();            // keep-alive, expiry, wills
+//
+// Rules and their sources are listed in docs/mqtt_conformance.md. Malformed
+// input closes the connection (3.1.1) or sends the reason code 5.0 requires
+// first; each close logs one line with the client, the rule and the reason.
+//
+// Thread: the shard thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "broker/router/match_result.h"
+#include "broker/session/retained_store.h"
+#include "broker/session/session.h"
+#include "broker/session/transport.h"
+#include "protocol/mqtt/decoder.h"
+#include "protocol/mqtt/packets.h"
+
+namespace telemq::session {
+
+struct EngineOptions {
+  uint32_t max_packet_size = 1 << 20;
+  uint32_t max_inflight = 32;
+  uint32_t max_queued_messages = 10000;
+  uint64_t max_queued_bytes = 64ull << 20;
+  uint64_t max_output_bytes = 4ull << 20;
+  uint16_t max_keepalive = 65535;
+  uint32_t session_expiry_max = 0xFFFFFFFF;
+  uint16_t topic_alias_max = 64;  // aliases a 5.0 client may use towards us
+};
+
+struct EngineStats {
+  uint64_t messages_received = 0;
+  uint64_t messages_sent = 0;
+  uint64_t qos0_dropped = 0;      // output over max_output_bytes
+  uint64_t queue_dropped = 0;     // session queue over its limits
+  uint64_t oversize_dropped = 0;  // larger than the client's Maximum Packet Size
+  uint64_t protocol_errors = 0;
+  uint64_t connections = 0;  // currently open
+  uint64_t sessions = 0;     // currently held
+};
+
+class MqttEngine {
+ public:
+  MqttEngine(const EngineOptions& options, Transport* transport);
+  ~MqttEngine();
+  MqttEngine(const MqttEngine&) = delete;
+  MqttEngine& operator=(const MqttEngine&) = delete;
+
+  // Clocks for this loop turn: monotonic (timers) and real time (message
+  // arrival, retained versions), both in ns.
+  void SetClock(int64_t mono_ns, int64_t real_ns) {
+    mono_ns_ = mono_ns;
+    real_ns_ = real_ns;
+  }
+
+  void OnConnectionOpened(ConnId c);
+  // Processes every complete packet at the start of `data`; returns how many
+  // bytes were consumed (the shard keeps the rest and calls again with more).
+  // May close or hand off the connection (then the return value is moot).
+  size_t OnBytes(ConnId c, std::span<const uint8_t> data);
+  // The network connection is gone (peer close, error, shutdown).
+  void OnConnectionClosed(ConnId c);
+  // The connection's output queue shrank: queued QoS 1/2 may now go out.
+  void OnOutputDrained(ConnId c);
+
+  // Local deliveries of a routed message, as matched by this shard's trie.
+  void Deliver(const MessageRef& message, const router::MatchResult& matches);
+  // A retained update routed from any shard (this one included).
+  void ApplyRetained(const MessageRef& message) { retained_.Apply(message); }
+
+  // Keep-alive expiry, delayed wills, session expiry. Returns the monotonic
+  // time of the next deadline (INT64_MAX: none).
+  int64_t OnTimer();
+
+  // Graceful shutdown: DISCONNECT (5.0: Server shutting down) to every client.
+  void ShutdownAll();
+
+  const EngineStats& stats() const { return stats_; }
+  RetainedStore& retained() { return retained_; }
+
+ private:
+  struct Connection;
+
+  // Dispatch of one decoded packet. Returns false if the connection was
+  // closed or handed off while handling it.
+  bool Handle(ConnId c, Connection& conn, mqtt::Packet& packet, std::span<const uint8_t> raw,
+              std::span<const uint8_t> rest);
+  bool HandleConnect(ConnId c, Connection& conn, const mqtt::Connect& p,
+                     std::span<const uint8_t> from_connect);
+  bool HandlePublish(ConnId c, Connection& conn, mqtt::Publish& p);
+  void HandlePuback(Connection& conn, uint16_t packet_id);
+  void HandlePubrec(ConnId c, Connection& conn, const mqtt::Pubrec& p);
+  void HandlePubrel(ConnId c, Connection& conn, const mqtt::Pubrel& p);
+  void HandlePubcomp(Connection& conn, uint16_t packet_id);
+  void HandleSubscribe(ConnId c, Connection& conn, const mqtt::Subscribe& p);
+  void HandleUnsubscribe(ConnId c, Connection& conn, const mqtt::Unsubscribe& p);
+  bool HandleDisconnect(ConnId c, Connection& conn, const mqtt::Disconnect& p);
+
+  // Ends the connection for a protocol violation: 5.0 DISCONNECT with
+  // `reason` (when CONNACK was sent), then close. Logs `why`.
+  void ProtocolClose(ConnId c, Connection& conn, mqtt::ReasonCode reason, std::string_view why);
+  // Forgets the connection and detaches its session: publishes or schedules
+  // a will still held, ends a session that does not outlive its connection.
+  void Detach(ConnId c);
+  void EndSession(Session& s);
+  void PublishWill(Session& s);
+  MessageRef MakeMessage(const mqtt::Publish& p, SessionId origin, const Connection& conn);
+
+  // Outbound path.
+  void Enqueue(Session& s, Outbound out);
+  void Pump(Session& s);  // moves queued messages into free in-flight slots
+  bool SendPublish(Session& s, const Outbound& out, uint16_t packet_id, bool dup);
+  void Resend(Session& s);  // after reconnect: in-flight again, DUP set
+  // Encodes a control packet into the connection's output. False when the
+  // packet exceeds the client's Maximum Packet Size (it is then not sent).
+  bool Send(ConnId c, const Connection& conn, const mqtt::Packet& packet);
+
+  Session* FindSession(std::string_view client_id);
+  Session& CreateSession(std::string client_id);
+  std::string AssignClientId();
+
+  EngineOptions options_;
+  Transport* transport_;
+  int64_t mono_ns_ = 0;
+  int64_t real_ns_ = 0;
+
+  std::vector<std::unique_ptr<Connection>> conns_;  // by ConnId
+  std::vector<std::unique_ptr<Session>> sessions_;  // by SessionId
+  std::vector<SessionId> free_sessions_;
+  absl::flat_hash_map<std::string, SessionId> by_client_id_;
+  RetainedStore retained_;
+  uint64_t assigned_ids_ = 0;
+  EngineStats stats_;
+  std::vector<MessageRef> scratch_retained_;
+};
+
+}  // namespace telemq::session

@@ -1,0 +1,262 @@
+// PUBLISH flows in both directions: accepting a client's PUBLISH (QoS 0, 1,
+// 2 with its acknowledgements), and delivering routed messages to sessions
+// (in-flight window, queue limits, redelivery with DUP after reconnect).
+#include "absl/container/inlined_vector.h"
+#include "broker/base/log.h"
+#include "broker/session/engine_internal.h"
+#include "protocol/mqtt/encoder.h"
+#include "protocol/mqtt/property_codec.h"
+
+namespace telemq::session {
+
+using mqtt::PropertyId;
+using mqtt::ProtocolVersion;
+using mqtt::ReasonCode;
+
+namespace {
+constexpr int64_t kNsPerSecond = 1'000'000'000;
+}  // namespace
+
+MessageRef MqttEngine::MakeMessage(const mqtt::Publish& p, SessionId origin,
+                                   const Connection& conn) {
+  // 5.0 properties that travel with the message, encoded once here and
+  // decoded per 5.0 subscriber. The alias is the publisher's, the expiry is
+  // rewritten per delivery, the will delay belongs to the will.
+  absl::InlinedVector<uint8_t, 128> block;
+  int64_t expiry_ns = 0;
+  if (conn.version == ProtocolVersion::kV5 && !p.properties.empty()) {
+    mqtt::Properties forward = p.properties;
+    forward.Clear(PropertyId::kTopicAlias);
+    forward.Clear(PropertyId::kMessageExpiryInterval);
+    forward.Clear(PropertyId::kWillDelayInterval);
+    if (p.properties.Has(PropertyId::kMessageExpiryInterval)) {
+      expiry_ns = real_ns_ +
+                  int64_t{p.properties.GetInt(PropertyId::kMessageExpiryInterval)} * kNsPerSecond;
+    }
+    if (!forward.empty()) {
+      const size_t content = mqtt::property_codec::ContentSize(forward);
+      block.resize(mqtt::property_codec::BlockSize(content));
+      mqtt::wire::Writer w(block.data());
+      mqtt::property_codec::Write(forward, content, w);
+    }
+  }
+  return Message::Create({.topic = p.topic,
+                          .payload = p.payload,
+                          .properties = {block.data(), block.size()},
+                          .qos = static_cast<uint8_t>(p.qos),
+                          .retain = p.retain,
+                          .origin_session = origin,
+                          .origin_shard = static_cast<int32_t>(transport_->shard_index()),
+                          .arrival_ns = real_ns_,
+                          .expiry_ns = expiry_ns});
+}
+
+bool MqttEngine::HandlePublish(ConnId c, Connection& conn, mqtt::Publish& p) {
+  Session& s = *sessions_[conn.session];
+  if (conn.version == ProtocolVersion::kV5) {
+    if (p.properties.Has(PropertyId::kTopicAlias)) {
+      const uint32_t alias = p.properties.GetInt(PropertyId::kTopicAlias);
+      if (alias == 0 || alias > options_.topic_alias_max) {
+        ProtocolClose(c, conn, ReasonCode::kTopicAliasInvalid, "topic alias above the maximum");
+        return false;
+      }
+      if (conn.aliases.size() <= alias) conn.aliases.resize(size_t{options_.topic_alias_max} + 1);
+      if (!p.topic.empty()) {
+        conn.aliases[alias].assign(p.topic);
+      } else if (conn.aliases[alias].empty()) {
+        ProtocolClose(c, conn, ReasonCode::kProtocolError, "unknown topic alias with empty topic");
+        return false;
+      } else {
+        p.topic = conn.aliases[alias];
+      }
+    }
+    if (mqtt::CheckPayloadFormat(p) != mqtt::DecodeError::kNone) {
+      ProtocolClose(c, conn, ReasonCode::kPayloadFormatInvalid,
+                    "payload format indicator 1 with a payload that is not UTF-8");
+      return false;
+    }
+  }
+  if (p.qos == mqtt::QoS::kExactlyOnce && s.inbound_qos2.contains(p.packet_id)) {
+    // A resend of a QoS 2 PUBLISH not yet released: already routed once.
+    Send(c, conn, mqtt::Pubrec{.packet_id = p.packet_id});
+    return true;
+  }
+  ++stats_.messages_received;
+  MessageRef message = MakeMessage(p, s.id, conn);
+  if (p.retain) transport_->RouteRetained(message);
+  transport_->Route(message, s.id);
+  // Route may deliver to this very connection (it subscribed to its topic),
+  // which never closes it, so `conn` is still valid here.
+  if (p.qos == mqtt::QoS::kAtLeastOnce) {
+    Send(c, conn, mqtt::Puback{.packet_id = p.packet_id});
+  } else if (p.qos == mqtt::QoS::kExactlyOnce) {
+    s.inbound_qos2.insert(p.packet_id);
+    Send(c, conn, mqtt::Pubrec{.packet_id = p.packet_id});
+  }
+  return true;
+}
+
+void MqttEngine::HandlePuback(Connection& conn, uint16_t packet_id) {
+  Session& s = *sessions_[conn.session];
+  if (s.EraseInFlight(packet_id)) Pump(s);
+}
+
+void MqttEngine::HandlePubrec(ConnId c, Connection& conn, const mqtt::Pubrec& p) {
+  Session& s = *sessions_[conn.session];
+  InFlight* f = s.FindInFlight(p.packet_id);
+  mqtt::Pubrel rel{.packet_id = p.packet_id};
+  if (f == nullptr) {
+    rel.reason_code = ReasonCode::kPacketIdentifierNotFound;
+  } else if (static_cast<uint8_t>(p.reason_code) >= 0x80) {
+    // 5.0: the receiver refused the message; the flow ends here.
+    s.EraseInFlight(p.packet_id);
+    Pump(s);
+    return;
+  } else {
+    f->state = InFlight::State::kAwaitPubcomp;
+    f->out.message = MessageRef();  // only the packet id is needed from now on
+  }
+  Send(c, conn, rel);
+}
+
+void MqttEngine::HandlePubrel(ConnId c, Connection& conn, const mqtt::Pubrel& p) {
+  Session& s = *sessions_[conn.session];
+  mqtt::Pubcomp comp{.packet_id = p.packet_id};
+  if (s.inbound_qos2.erase(p.packet_id) == 0) {
+    comp.reason_code = ReasonCode::kPacketIdentifierNotFound;
+  }
+  Send(c, conn, comp);
+}
+
+void MqttEngine::HandlePubcomp(Connection& conn, uint16_t packet_id) {
+  Session& s = *sessions_[conn.session];
+  if (s.EraseInFlight(packet_id)) Pump(s);
+}
+
+void MqttEngine::Deliver(const MessageRef& message, const router::MatchResult& matches) {
+  for (const router::Delivery& d : matches.deliveries()) {
+    Session* s = d.session < sessions_.size() ? sessions_[d.session].get() : nullptr;
+    if (s == nullptr) continue;
+    Outbound out;
+    out.message = message;
+    out.qos = std::min(d.qos, message->qos());
+    out.retain = d.retain_as_published && message->retain();
+    for (uint32_t id : matches.subscription_ids(d)) out.subscription_ids.push_back(id);
+    Enqueue(*s, std::move(out));
+  }
+}
+
+void MqttEngine::Enqueue(Session& s, Outbound out) {
+  if (out.qos == 0) {
+    // QoS 0 is never queued: offline sessions miss it, and a client that
+    // does not read fast enough loses it once its output passes the limit.
+    if (s.conn == kNoConn) return;
+    if (transport_->OutputBytes(s.conn) > options_.max_output_bytes) {
+      ++stats_.qos0_dropped;
+      ++s.dropped_messages;
+      return;
+    }
+    SendPublish(s, out, 0, false);
+    return;
+  }
+  const Connection* conn = s.conn == kNoConn ? nullptr : conns_[s.conn].get();
+  if (conn != nullptr && s.queue.empty() &&
+      s.inflight.size() < InflightLimit(options_.max_inflight, conn->client_receive_max)) {
+    const uint16_t id = s.AllocatePacketId();
+    if (SendPublish(s, out, id, false)) {
+      s.inflight.push_back(
+          InFlight{std::move(out), id,
+                   out.qos == 1 ? InFlight::State::kAwaitPuback : InFlight::State::kAwaitPubrec});
+    }
+    return;
+  }
+  const size_t bytes = out.message->footprint();
+  if (s.queue.size() >= options_.max_queued_messages ||
+      s.queued_bytes + bytes > options_.max_queued_bytes) {
+    ++stats_.queue_dropped;
+    if (s.dropped_messages++ % 1000 == 0) {
+      TELEMQ_LOG(kWarning, "session '%s': queue full (%zu messages, %llu bytes), dropping QoS %d",
+                 s.client_id, s.queue.size(), static_cast<unsigned long long>(s.queued_bytes),
+                 out.qos);
+    }
+    return;
+  }
+  s.queued_bytes += bytes;
+  s.queue.push_back(std::move(out));
+}
+
+void MqttEngine::Pump(Session& s) {
+  if (s.conn == kNoConn) return;
+  const Connection& conn = *conns_[s.conn];
+  const uint32_t limit = InflightLimit(options_.max_inflight, conn.client_receive_max);
+  while (!s.queue.empty() && s.inflight.size() < limit) {
+    Outbound out = std::move(s.queue.front());
+    s.queue.pop_front();
+    s.queued_bytes -= out.message->footprint();
+    const int64_t expiry = out.message->expiry_ns();
+    if (expiry != 0 && expiry <= real_ns_) continue;  // MQTT 5 3.3.2.3.3: expired, drop
+    const uint16_t id = s.AllocatePacketId();
+    const uint8_t qos = out.qos;
+    if (SendPublish(s, out, id, false)) {
+      s.inflight.push_back(
+          InFlight{std::move(out), id,
+                   qos == 1 ? InFlight::State::kAwaitPuback : InFlight::State::kAwaitPubrec});
+    }
+  }
+}
+
+void MqttEngine::Resend(Session& s) {
+  const Connection& conn = *conns_[s.conn];
+  for (InFlight& f : s.inflight) {
+    if (f.state == InFlight::State::kAwaitPubcomp) {
+      Send(s.conn, conn, mqtt::Pubrel{.packet_id = f.packet_id});
+    } else {
+      SendPublish(s, f.out, f.packet_id, /*dup=*/true);
+    }
+  }
+}
+
+void MqttEngine::OnOutputDrained(ConnId c) {
+  if (c >= conns_.size() || conns_[c] == nullptr) return;
+  const SessionId id = conns_[c]->session;
+  if (id != router::kNoSession) Pump(*sessions_[id]);
+}
+
+bool MqttEngine::SendPublish(Session& s, const Outbound& out, uint16_t packet_id, bool dup) {
+  const Connection& conn = *conns_[s.conn];
+  const Message& m = *out.message;
+  mqtt::Publish p;
+  p.topic = m.topic();
+  p.payload = m.payload();
+  p.qos = static_cast<mqtt::QoS>(out.qos);
+  p.retain = out.retain;
+  p.packet_id = packet_id;
+  p.dup = dup;
+  if (conn.version == ProtocolVersion::kV5) {
+    if (!m.properties().empty()) {
+      mqtt::wire::Reader r(m.properties().data(), m.properties().size());
+      mqtt::property_codec::Decode(r, mqtt::PacketBit(mqtt::PacketType::kPublish), &p.properties);
+    }
+    if (m.expiry_ns() != 0) {
+      const int64_t left = m.expiry_ns() - real_ns_;
+      // Rounded up: a message is not reported expired before its time.
+      const int64_t seconds = left <= 0 ? 0 : (left + kNsPerSecond - 1) / kNsPerSecond;
+      p.properties.SetInt(PropertyId::kMessageExpiryInterval, static_cast<uint32_t>(seconds));
+    }
+    p.properties.set_subscription_ids({out.subscription_ids.data(), out.subscription_ids.size()});
+  }
+  const size_t size = mqtt::EncodedSize(p, conn.version);
+  if (size == 0 || size > conn.client_max_packet) {
+    // MQTT 5 3.1.2.11.4: a packet over the client's maximum is discarded.
+    ++stats_.oversize_dropped;
+    ++s.dropped_messages;
+    return false;
+  }
+  std::span<uint8_t> buf = transport_->ReserveOutput(s.conn, size);
+  const size_t written = mqtt::Encode(p, conn.version, buf);
+  transport_->CommitOutput(s.conn, written);
+  ++stats_.messages_sent;
+  return true;
+}
+
+}  // namespace telemq::session

@@ -1,0 +1,83 @@
+// SUBSCRIBE and UNSUBSCRIBE: granted QoS, subscription options, retained
+// messages at subscribe time.
+#include "broker/base/log.h"
+#include "broker/session/engine_internal.h"
+#include "protocol/mqtt/topic.h"
+
+namespace telemq::session {
+
+using mqtt::PropertyId;
+using mqtt::ProtocolVersion;
+using mqtt::ReasonCode;
+
+void MqttEngine::HandleSubscribe(ConnId c, Connection& conn, const mqtt::Subscribe& p) {
+  Session& s = *sessions_[conn.session];
+  uint32_t subscription_id = 0;
+  for (uint32_t id : p.properties.subscription_ids()) subscription_id = id;
+
+  struct RetainedFor {
+    size_t first, count;
+    uint8_t qos;
+  };
+  absl::InlinedVector<RetainedFor, 4> retained_for;
+  scratch_retained_.clear();
+
+  mqtt::Suback ack;
+  ack.packet_id = p.packet_id;
+  for (const mqtt::Subscription& sub : p.subscriptions) {
+    const uint8_t granted = std::min<uint8_t>(static_cast<uint8_t>(sub.options.max_qos), 2);
+    router::SubscriptionOptions options;
+    options.qos = granted;
+    options.no_local = sub.options.no_local;
+    options.retain_as_published = sub.options.retain_as_published;
+    options.retain_handling = static_cast<uint8_t>(sub.options.retain_handling);
+    options.subscription_id = subscription_id;
+    const router::SubscribeResult r = transport_->Subscribe(s.id, sub.filter, options);
+    s.SetSubscription(sub.filter, options);
+    ack.reason_codes.push_back(static_cast<ReasonCode>(granted));
+
+    // Retained messages (MQTT 3.3.1.3, 5.0 3.8.3.1 Retain Handling); never
+    // for shared subscriptions (5.0 4.8.2).
+    mqtt::SharedSubscription shared;
+    mqtt::ParseSharedSubscription(sub.filter, &shared);
+    const auto handling = sub.options.retain_handling;
+    const bool send =
+        !shared.shared && (handling == mqtt::RetainHandling::kSendAtSubscribe ||
+                           (handling == mqtt::RetainHandling::kSendAtNewSubscribe && !r.replaced));
+    if (send) {
+      const size_t first = scratch_retained_.size();
+      retained_.Match(sub.filter, real_ns_, &scratch_retained_);
+      retained_for.push_back({first, scratch_retained_.size() - first, granted});
+    }
+  }
+  Send(c, conn, ack);
+  TELEMQ_LOG(kDebug, "client '%s' subscribed to %zu filter(s)", conn.client_id,
+             p.subscriptions.size());
+
+  // After the SUBACK, so the client knows its subscription when they arrive.
+  for (const RetainedFor& rf : retained_for) {
+    for (size_t i = rf.first; i < rf.first + rf.count; ++i) {
+      Outbound out;
+      out.message = scratch_retained_[i];
+      out.qos = std::min(rf.qos, out.message->qos());
+      out.retain = true;
+      if (subscription_id != 0) out.subscription_ids.push_back(subscription_id);
+      Enqueue(s, std::move(out));
+    }
+  }
+  scratch_retained_.clear();
+}
+
+void MqttEngine::HandleUnsubscribe(ConnId c, Connection& conn, const mqtt::Unsubscribe& p) {
+  Session& s = *sessions_[conn.session];
+  mqtt::Unsuback ack;
+  ack.packet_id = p.packet_id;
+  for (std::string_view filter : p.filters) {
+    const bool found = s.RemoveSubscription(filter);
+    if (found) transport_->Unsubscribe(s.id, filter);
+    ack.reason_codes.push_back(found ? ReasonCode::kSuccess : ReasonCode::kNoSubscriptionExisted);
+  }
+  Send(c, conn, ack);
+}
+
+}  // namespace telemq::session

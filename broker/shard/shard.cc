@@ -1,0 +1,616 @@
+#include "broker/shard/shard.h"
+
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "broker/base/log.h"
+#include "broker/net/listener.h"
+
+namespace telemq::shard {
+
+using io::EncodeOpTag;
+using io::OpKind;
+using io::OpTag;
+
+namespace {
+
+// Segments per sendmsg: 64 chunks of 16 KiB is 1 MiB per syscall, well past
+// the point where the syscall's cost stops mattering.
+constexpr int kMaxIov = 64;
+constexpr uint16_t kBufferGroup = 1;
+constexpr int64_t kStuckCloseNs = 5'000'000'000;
+constexpr int64_t kShutdownGraceNs = 2'000'000'000;
+
+int64_t ClockNs(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// FNV-1a: stable across threads and runs, unlike a per-process seeded hash,
+// so every shard computes the same owner.
+uint32_t Fnv1a(std::string_view s) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return h;
+}
+
+}  // namespace
+
+struct Shard::SendOp {
+  msghdr msg{};
+  iovec iov[kMaxIov];
+};
+
+Shard::Shard(const ShardOptions& options, ShardGroup* group)
+    : index_(options.index),
+      group_(group),
+      options_(options),
+      outbox_(group->size()),
+      wake_targets_(group->size()),
+      engine_(options.engine, this) {
+  // Telemetry topics repeat endlessly: a topic's match result is cached
+  // until a subscription change bumps the trie's version (docs/router.md).
+  local_.EnableMatchCache(options.match_cache_entries);
+}
+
+Shard::~Shard() {
+  for (Conn& c : conns_) {
+    c.out.Clear(chunks_);
+    if (c.fd >= 0) close(c.fd);
+  }
+  if (options_.listen_fd >= 0) close(options_.listen_fd);
+}
+
+absl::Status Shard::Init() {
+  auto ring = io::Ring::Create({.sq_entries = 4096});
+  if (!ring.ok()) return ring.status();
+  ring_ = *std::move(ring);
+  const io::RingFeatures& f = ring_->features();
+  if (!f.multishot_accept || !f.multishot_recv) {
+    return absl::FailedPreconditionError(
+        "this kernel lacks io_uring multishot accept/recv (Linux 6.0 or later is required)");
+  }
+  auto buffers = io::BufferRing::Create(ring_->raw(), kBufferGroup, options_.recv_buffers,
+                                        options_.recv_buffer_size);
+  if (!buffers.ok()) return buffers.status();
+  buffers_.emplace(*std::move(buffers));
+  ArmAccept();
+  ArmWake();
+  return ring_->Submit();
+}
+
+void Shard::UpdateClock() {
+  mono_ns_ = ClockNs(CLOCK_MONOTONIC);
+  engine_.SetClock(mono_ns_, ClockNs(CLOCK_REALTIME));
+}
+
+void Shard::Run() {
+  SetLogShard(static_cast<int>(index_));
+  UpdateClock();
+  for (;;) {
+    FlushSends();
+    FlushOutbox();
+    if (stopping_ && (live_conns_ == 0 || mono_ns_ >= shutdown_deadline_ns_)) break;
+
+    absl::Duration timeout = absl::InfiniteDuration();
+    int64_t deadline = next_timer_ns_;
+    if (stopping_) deadline = std::min(deadline, shutdown_deadline_ns_);
+    if (!closing_.empty()) deadline = std::min(deadline, mono_ns_ + 100'000'000);
+    if (deadline != INT64_MAX)
+      timeout = absl::Nanoseconds(std::max<int64_t>(0, deadline - mono_ns_));
+
+    // Sleep handshake with senders (shard_group.h).
+    group_->sleeping(index_).store(true, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    bool mail = false;
+    for (uint32_t from = 0; from < group_->size() && !mail; ++from) {
+      mail = from != index_ && !group_->ring(from, index_).EmptyApprox();
+    }
+    absl::Status s = mail || group_->stopping().load() != stopping_
+                         ? ring_->Submit()
+                         : ring_->SubmitAndWait(1, timeout);
+    group_->sleeping(index_).store(false, std::memory_order_relaxed);
+    if (!s.ok()) {
+      TELEMQ_LOG(kError, "io_uring wait failed: %s; stopping this shard", s.ToString());
+      break;
+    }
+
+    UpdateClock();
+    // Only completions posted before the drain: mail pushed before them is
+    // then applied first (see the class comment). With DEFER_TASKRUN none
+    // can be posted meanwhile; the fallback ring modes need the count.
+    const unsigned ready = ring_->ReadyCompletions();
+    DrainMailboxes();
+    ring_->ForEachCompletion([this](const io_uring_cqe& cqe) { HandleCompletion(cqe); }, ready);
+    buffers_->Publish();
+    if (mono_ns_ >= next_timer_ns_) {
+      next_timer_ns_ = INT64_MAX;
+      next_timer_ns_ = std::min(next_timer_ns_, engine_.OnTimer());
+    }
+    if (!closing_.empty()) ForceStuckCloses();
+    if (!stopping_ && group_->stopping().load()) Shutdown();
+  }
+  // Whatever is left after the grace period is closed without ceremony.
+  for (uint32_t slot = 0; slot < conns_.size(); ++slot) {
+    Conn& c = conns_[slot];
+    if (c.fd < 0) continue;
+    c.out.Clear(chunks_);
+    close(c.fd);
+    c.fd = -1;
+    group_->ReleaseConnection();
+  }
+}
+
+void Shard::Shutdown() {
+  stopping_ = true;
+  shutdown_deadline_ns_ = mono_ns_ + kShutdownGraceNs;
+  if (accept_armed_) {
+    io_uring_sqe* sqe = ring_->NextSqe();
+    io_uring_prep_cancel64(sqe, EncodeOpTag({OpKind::kAccept, 0, 0}), 0);
+    io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kCancel, 0, 0}));
+  }
+  engine_.ShutdownAll();
+}
+
+void Shard::HandleCompletion(const io_uring_cqe& cqe) {
+  const OpTag tag = io::DecodeOpTag(cqe.user_data);
+  switch (tag.kind) {
+    case OpKind::kAccept:
+      OnAccept(cqe);
+      return;
+    case OpKind::kRecv: {
+      const bool live = tag.index < conns_.size() && conns_[tag.index].fd >= 0 &&
+                        (conns_[tag.index].generation & io::kGenerationMask) == tag.generation;
+      if (live) {
+        OnRecv(tag.index, cqe);
+      } else if (cqe.flags & IORING_CQE_F_BUFFER) {
+        buffers_->NoteHandedOut();
+        buffers_->Recycle(static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT));
+      }
+      return;
+    }
+    case OpKind::kSend:
+      OnSend(tag.index, cqe);
+      return;
+    case OpKind::kWake:
+      ArmWake();
+      return;
+    default:
+      return;  // cancels and closes carry nothing to act on
+  }
+}
+
+void Shard::ArmAccept() {
+  io_uring_sqe* sqe = ring_->NextSqe();
+  io_uring_prep_multishot_accept(sqe, options_.listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kAccept, 0, 0}));
+  accept_armed_ = true;
+}
+
+void Shard::ArmWake() {
+  io_uring_sqe* sqe = ring_->NextSqe();
+  io_uring_prep_read(sqe, group_->wake_fd(index_), &wake_value_, sizeof(wake_value_), 0);
+  io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kWake, 0, 0}));
+}
+
+void Shard::ArmRecv(uint32_t slot) {
+  Conn& c = conns_[slot];
+  io_uring_sqe* sqe = ring_->NextSqe();
+  io_uring_prep_recv_multishot(sqe, c.fd, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = kBufferGroup;
+  io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kRecv, c.generation, slot}));
+  c.recv_armed = true;
+}
+
+void Shard::OnAccept(const io_uring_cqe& cqe) {
+  if (!(cqe.flags & IORING_CQE_F_MORE)) accept_armed_ = false;
+  if (cqe.res < 0) {
+    if (!stopping_ && cqe.res != -ECANCELED) {
+      TELEMQ_LOG(kWarning, "accept failed: %s", std::strerror(-cqe.res));
+    }
+  } else if (stopping_ || !group_->AdmitConnection()) {
+    if (!stopping_) {
+      TELEMQ_LOG(kWarning, "refusing connection from %s: max-connections reached",
+                 net::PeerName(cqe.res));
+    }
+    close(cqe.res);
+  } else {
+    net::ConfigureClientSocket(cqe.res);
+    AdoptConnection(cqe.res, {});
+  }
+  if (!accept_armed_ && !stopping_) ArmAccept();
+}
+
+uint32_t Shard::AdoptConnection(int fd, std::span<const uint8_t> already_read) {
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(conns_.size());
+    conns_.emplace_back();
+  }
+  Conn& c = conns_[slot];
+  c.fd = fd;
+  ++live_conns_;
+  engine_.OnConnectionOpened(slot);
+  ArmRecv(slot);
+  if (!already_read.empty()) Feed(slot, already_read);
+  return slot;
+}
+
+void Shard::OnRecv(uint32_t slot, const io_uring_cqe& cqe) {
+  const bool more = cqe.flags & IORING_CQE_F_MORE;
+  if (!more) conns_[slot].recv_armed = false;
+  if (cqe.flags & IORING_CQE_F_BUFFER) {
+    const auto id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    buffers_->NoteHandedOut();
+    if (cqe.res > 0) {
+      std::span<const uint8_t> data = buffers_->Data(id, static_cast<size_t>(cqe.res));
+      Conn& c = conns_[slot];
+      if (c.handing_off) {
+        c.partial.insert(c.partial.end(), data.begin(), data.end());
+      } else if (!c.closing) {
+        Feed(slot, data);
+      }
+    }
+    buffers_->Recycle(id);  // Feed copied whatever it did not consume
+  }
+  Conn& c = conns_[slot];
+  if (cqe.res == 0 || (cqe.res < 0 && cqe.res != -ENOBUFS && cqe.res != -ECANCELED)) {
+    // End of stream or a socket error: the client is gone.
+    c.peer_closed = true;
+    if (!c.closing && !c.handing_off) {
+      engine_.OnConnectionClosed(slot);
+      c.closing = true;
+    }
+  }
+  if (c.handing_off) {
+    if (!c.recv_armed) CompleteHandOff(slot);
+    return;
+  }
+  if (!c.recv_armed && !c.closing && !c.peer_closed) ArmRecv(slot);  // ENOBUFS or CQ overflow
+  if (c.closing) MaybeFinishClose(slot);
+}
+
+void Shard::Feed(uint32_t slot, std::span<const uint8_t> data) {
+  const uint32_t generation = conns_[slot].generation;
+  auto still_mine = [&] {
+    const Conn& c = conns_[slot];
+    return c.fd >= 0 && c.generation == generation && !c.closing && !c.handing_off;
+  };
+  if (conns_[slot].partial.empty()) {
+    const size_t used = engine_.OnBytes(slot, data);
+    if (still_mine() && used < data.size()) {
+      conns_[slot].partial.assign(data.begin() + static_cast<ptrdiff_t>(used), data.end());
+    }
+    return;
+  }
+  std::vector<uint8_t>& partial = conns_[slot].partial;
+  partial.insert(partial.end(), data.begin(), data.end());
+  const size_t used = engine_.OnBytes(slot, partial);
+  if (!still_mine()) return;
+  std::vector<uint8_t>& rest = conns_[slot].partial;
+  if (used == rest.size()) {
+    std::vector<uint8_t>().swap(rest);  // an idle connection keeps no buffer
+  } else {
+    rest.erase(rest.begin(), rest.begin() + static_cast<ptrdiff_t>(used));
+  }
+}
+
+void Shard::MarkDirty(uint32_t slot) {
+  Conn& c = conns_[slot];
+  if (c.in_dirty) return;
+  c.in_dirty = true;
+  dirty_.push_back(slot);
+}
+
+void Shard::FlushSends() {
+  // dirty_ may grow while iterating (a close finishing frees nothing new),
+  // so index rather than range-for.
+  for (size_t i = 0; i < dirty_.size(); ++i) {
+    const uint32_t slot = dirty_[i];
+    Conn& c = conns_[slot];
+    c.in_dirty = false;
+    if (c.fd < 0) continue;
+    if (c.send == nullptr && !c.out.empty() && !c.peer_closed) StartSend(slot);
+    if (c.closing) MaybeFinishClose(slot);
+  }
+  dirty_.clear();
+}
+
+void Shard::StartSend(uint32_t slot) {
+  Conn& c = conns_[slot];
+  std::unique_ptr<SendOp> op;
+  if (free_sends_.empty()) {
+    op = std::make_unique<SendOp>();
+  } else {
+    op = std::move(free_sends_.back());
+    free_sends_.pop_back();
+  }
+  op->msg = msghdr{};
+  op->msg.msg_iov = op->iov;
+  op->msg.msg_iovlen = static_cast<size_t>(c.out.FillIovecs(op->iov, kMaxIov));
+  io_uring_sqe* sqe = ring_->NextSqe();
+  io_uring_prep_sendmsg(sqe, c.fd, &op->msg, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kSend, c.generation, slot}));
+  c.send = op.release();
+}
+
+void Shard::OnSend(uint32_t slot, const io_uring_cqe& cqe) {
+  Conn& c = conns_[slot];
+  free_sends_.emplace_back(c.send);
+  c.send = nullptr;
+  if (cqe.res > 0) {
+    c.out.Consume(chunks_, static_cast<size_t>(cqe.res));
+    if (!c.out.empty()) {
+      MarkDirty(slot);  // short send, or more was queued meanwhile
+    } else if (!c.closing) {
+      engine_.OnOutputDrained(slot);
+    }
+  } else if (cqe.res < 0) {
+    c.out.Clear(chunks_);
+    c.peer_closed = true;
+    if (!c.closing && !c.handing_off) {
+      TELEMQ_LOG(kDebug, "send failed on connection %u: %s", slot, std::strerror(-cqe.res));
+      engine_.OnConnectionClosed(slot);
+      c.closing = true;
+    }
+  }
+  if (c.closing) MaybeFinishClose(slot);
+}
+
+void Shard::CloseConnection(session::ConnId slot) {
+  Conn& c = conns_[slot];
+  if (c.closing) return;
+  c.closing = true;
+  c.close_deadline_ns = mono_ns_ + kStuckCloseNs;
+  closing_.push_back(slot);
+  MarkDirty(slot);
+}
+
+void Shard::MaybeFinishClose(uint32_t slot) {
+  Conn& c = conns_[slot];
+  if (c.fd < 0 || !c.closing || c.send != nullptr) return;
+  if (!c.out.empty() && !c.peer_closed) return;  // FlushSends will send it
+  if (c.recv_armed) {
+    // End the multishot recv; its last completion comes back here.
+    if (!c.shut) {
+      shutdown(c.fd, SHUT_RDWR);
+      c.shut = true;
+    }
+    return;
+  }
+  close(c.fd);
+  group_->ReleaseConnection();
+  ReleaseSlot(slot);
+}
+
+void Shard::ForceStuckCloses() {
+  for (size_t i = 0; i < closing_.size();) {
+    const uint32_t slot = closing_[i];
+    Conn& c = conns_[slot];
+    if (c.fd < 0 || !c.closing) {
+      closing_[i] = closing_.back();
+      closing_.pop_back();
+      continue;
+    }
+    if (mono_ns_ >= c.close_deadline_ns && !c.shut) {
+      // The client stopped reading: abort the pending send.
+      TELEMQ_LOG(kInfo, "connection %u did not read its last %zu bytes in 5 s; aborting", slot,
+                 c.out.size());
+      shutdown(c.fd, SHUT_RDWR);
+      c.shut = true;
+    }
+    ++i;
+  }
+}
+
+void Shard::ReleaseSlot(uint32_t slot) {
+  Conn& c = conns_[slot];
+  c.out.Clear(chunks_);
+  std::vector<uint8_t>().swap(c.partial);
+  const uint32_t generation = c.generation + 1;
+  c = Conn();
+  c.generation = generation;
+  free_slots_.push_back(slot);
+  --live_conns_;
+}
+
+void Shard::HandOff(session::ConnId slot, uint32_t owner, std::span<const uint8_t> unprocessed) {
+  Conn& c = conns_[slot];
+  // `unprocessed` may point into c.partial: copy before replacing it.
+  std::vector<uint8_t> bytes(unprocessed.begin(), unprocessed.end());
+  c.partial = std::move(bytes);
+  c.handing_off = true;
+  c.handoff_to = owner;
+  if (c.recv_armed) {
+    io_uring_sqe* sqe = ring_->NextSqe();
+    io_uring_prep_cancel64(sqe, EncodeOpTag({OpKind::kRecv, c.generation, slot}), 0);
+    io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kCancel, 0, 0}));
+  }
+  // Otherwise OnRecv, which is on the stack, completes the hand-off.
+}
+
+void Shard::CompleteHandOff(uint32_t slot) {
+  Conn& c = conns_[slot];
+  Mail mail;
+  mail.kind = Mail::Kind::kHandOff;
+  mail.from = index_;
+  mail.fd = c.fd;
+  mail.bytes = std::move(c.partial);
+  const uint32_t to = c.handoff_to;
+  ReleaseSlot(slot);  // the fd now belongs to `to`; the admission count stays
+  Post(to, std::move(mail));
+}
+
+uint32_t Shard::OwnerShard(std::string_view client_id) const {
+  return Fnv1a(client_id) % group_->size();
+}
+
+std::span<uint8_t> Shard::ReserveOutput(session::ConnId c, size_t n) {
+  return conns_[c].out.Reserve(chunks_, n);
+}
+
+void Shard::CommitOutput(session::ConnId c, size_t n) {
+  conns_[c].out.Commit(n);
+  MarkDirty(c);
+}
+
+size_t Shard::OutputBytes(session::ConnId c) const { return conns_[c].out.size(); }
+
+void Shard::DeliverLocal(const MessageRef& message, session::SessionId publisher,
+                         router::SharedSelection shared) {
+  local_.Match(message->topic(), publisher, &match_, shared);
+  if (!match_.empty()) engine_.Deliver(message, match_);
+}
+
+void Shard::Route(const MessageRef& message, session::SessionId publisher) {
+  if (group_->size() == 1) {
+    DeliverLocal(message, publisher, router::SharedSelection::All());
+    return;
+  }
+  interest_.Match(message->topic(), &interest_match_);
+  router::ShardMask targets = interest_match_.shards;
+  // Shared groups: one shard each (PickShard prefers this one). Rare, so the
+  // per-target key lists are built only when a group matched.
+  using Keys = absl::InlinedVector<router::SharedGroupKey, 1>;
+  absl::InlinedVector<Keys, 8> keys;
+  if (!interest_match_.shared.empty()) {
+    keys.resize(group_->size());
+    for (const router::SharedInterest& si : interest_match_.shared) {
+      const uint32_t t = router::PickShard(si.shards, index_, shared_rotation_++);
+      keys[t].push_back(si.key);
+      targets |= router::ShardMask{1} << t;
+    }
+  }
+  for (uint32_t t = 0; t < group_->size(); ++t) {
+    if (!(targets & (router::ShardMask{1} << t))) continue;
+    const absl::Span<const router::SharedGroupKey> for_t =
+        keys.empty() ? absl::Span<const router::SharedGroupKey>() : absl::MakeConstSpan(keys[t]);
+    if (t == index_) {
+      DeliverLocal(message, publisher, router::SharedSelection::Only(for_t));
+      continue;
+    }
+    Mail mail;
+    mail.kind = Mail::Kind::kPublish;
+    mail.from = index_;
+    mail.message = message;
+    mail.shared_keys.assign(for_t.begin(), for_t.end());
+    Post(t, std::move(mail));
+  }
+}
+
+void Shard::RouteRetained(const MessageRef& message) {
+  engine_.ApplyRetained(message);
+  for (uint32_t t = 0; t < group_->size(); ++t) {
+    if (t == index_) continue;
+    Mail mail;
+    mail.kind = Mail::Kind::kRetained;
+    mail.from = index_;
+    mail.message = message;
+    Post(t, std::move(mail));
+  }
+}
+
+router::SubscribeResult Shard::Subscribe(session::SessionId s, std::string_view filter,
+                                         const router::SubscriptionOptions& options) {
+  const router::SubscribeResult r = local_.Subscribe(s, filter, options);
+  if (r.interest_added && group_->size() > 1) {
+    interest_.Add(filter, index_);
+    for (uint32_t t = 0; t < group_->size(); ++t) {
+      if (t == index_) continue;
+      Mail mail;
+      mail.kind = Mail::Kind::kInterestAdd;
+      mail.from = index_;
+      mail.subscription = std::string(filter);
+      Post(t, std::move(mail));
+    }
+  }
+  return r;
+}
+
+void Shard::Unsubscribe(session::SessionId s, std::string_view filter) {
+  const router::UnsubscribeResult r = local_.Unsubscribe(s, filter);
+  if (r.interest_removed && group_->size() > 1) {
+    interest_.Remove(filter, index_);
+    for (uint32_t t = 0; t < group_->size(); ++t) {
+      if (t == index_) continue;
+      Mail mail;
+      mail.kind = Mail::Kind::kInterestRemove;
+      mail.from = index_;
+      mail.subscription = std::string(filter);
+      Post(t, std::move(mail));
+    }
+  }
+}
+
+void Shard::Post(uint32_t to, Mail mail) {
+  wake_targets_[to] = true;
+  if (outbox_[to].empty() && group_->ring(index_, to).TryPush(std::move(mail))) return;
+  // The ring is full: keep order by queueing behind what is already waiting.
+  outbox_[to].push_back(std::move(mail));
+}
+
+void Shard::FlushOutbox() {
+  for (uint32_t t = 0; t < group_->size(); ++t) {
+    std::vector<Mail>& pending = outbox_[t];
+    size_t sent = 0;
+    while (sent < pending.size() && group_->ring(index_, t).TryPush(std::move(pending[sent]))) {
+      ++sent;
+    }
+    pending.erase(pending.begin(), pending.begin() + static_cast<ptrdiff_t>(sent));
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  for (uint32_t t = 0; t < group_->size(); ++t) {
+    if (!wake_targets_[t]) continue;
+    wake_targets_[t] = false;
+    if (group_->sleeping(t).load(std::memory_order_seq_cst)) group_->Wake(t);
+  }
+}
+
+void Shard::DrainMailboxes() {
+  for (uint32_t from = 0; from < group_->size(); ++from) {
+    if (from == index_) continue;
+    SpscRing<Mail>& ring = group_->ring(from, index_);
+    while (std::optional<Mail> mail = ring.TryPop()) {
+      switch (mail->kind) {
+        case Mail::Kind::kPublish:
+          if (!stopping_) {
+            DeliverLocal(mail->message, router::kNoSession,
+                         router::SharedSelection::Only(mail->shared_keys));
+          }
+          break;
+        case Mail::Kind::kRetained:
+          engine_.ApplyRetained(mail->message);
+          break;
+        case Mail::Kind::kInterestAdd:
+          interest_.Add(mail->subscription, mail->from);
+          break;
+        case Mail::Kind::kInterestRemove:
+          interest_.Remove(mail->subscription, mail->from);
+          break;
+        case Mail::Kind::kHandOff:
+          if (stopping_) {
+            close(mail->fd);
+            group_->ReleaseConnection();
+          } else {
+            AdoptConnection(mail->fd, mail->bytes);
+          }
+          break;
+      }
+    }
+  }
+}
+
+}  // namespace telemq::shard

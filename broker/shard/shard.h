@@ -1,0 +1,161 @@
+// telemq: one shard: a thread, an io_uring ring, its connections, sessions,
+// router slice and mailboxes (DESIGN.md decision 1).
+//
+// A loop turn:
+//   1. wait in io_uring_enter until a completion, the next timer deadline or
+//      a wake-up (an idle shard with no deadline sleeps without a timeout);
+//   2. drain the mailboxes from other shards (interest changes, routed
+//      messages, retained updates, handed-off connections). This happens
+//      after the wait and before the completions are handled: with
+//      DEFER_TASKRUN completions are posted only inside the wait, so every
+//      mail pushed before a completion was posted is seen before it is
+//      handled. That is what makes "SUBACK received, then PUBLISH on a
+//      connection of another shard" reach the new subscriber;
+//   3. handle the completions (accepts, received bytes -> MqttEngine, send
+//      completions), recycling receive buffers;
+//   4. send: one sendmsg per connection with queued output, coalescing every
+//      packet queued during the turn; and push cross-shard mail, waking the
+//      target shards that sleep.
+//
+// The shard implements session::Transport for its MqttEngine.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/io/buffer_ring.h"
+#include "broker/io/completion.h"
+#include "broker/io/ring.h"
+#include "broker/net/output_queue.h"
+#include "broker/router/interest_trie.h"
+#include "broker/router/subscription_trie.h"
+#include "broker/session/mqtt_engine.h"
+#include "broker/session/transport.h"
+#include "broker/shard/shard_group.h"
+
+namespace telemq::shard {
+
+struct ShardOptions {
+  uint32_t index = 0;
+  session::EngineOptions engine;
+  int listen_fd = -1;
+  // Receive memory of the shard: count x size, shared by all its connections.
+  uint32_t recv_buffers = 512;
+  uint32_t recv_buffer_size = 16 * 1024;
+  // Topics whose match result the shard's router keeps (0: no cache).
+  size_t match_cache_entries = 65536;
+};
+
+class Shard final : public session::Transport {
+ public:
+  Shard(const ShardOptions& options, ShardGroup* group);
+  ~Shard() override;
+
+  // Sets up the ring (on the calling thread, which must be the shard's).
+  absl::Status Init();
+  // The loop; returns after the group's stop flag is set and the shard has
+  // said goodbye to its clients and flushed their output (bounded wait).
+  void Run();
+
+  const io::Ring& ring() const { return *ring_; }
+  const session::EngineStats& stats() const { return engine_.stats(); }
+
+  // session::Transport.
+  std::span<uint8_t> ReserveOutput(session::ConnId c, size_t n) override;
+  void CommitOutput(session::ConnId c, size_t n) override;
+  size_t OutputBytes(session::ConnId c) const override;
+  void CloseConnection(session::ConnId c) override;
+  void HandOff(session::ConnId c, uint32_t owner, std::span<const uint8_t> unprocessed) override;
+  uint32_t OwnerShard(std::string_view client_id) const override;
+  uint32_t shard_index() const override { return index_; }
+  void Route(const MessageRef& message, session::SessionId publisher) override;
+  void RouteRetained(const MessageRef& message) override;
+  router::SubscribeResult Subscribe(session::SessionId s, std::string_view filter,
+                                    const router::SubscriptionOptions& options) override;
+  void Unsubscribe(session::SessionId s, std::string_view filter) override;
+  void WakeAt(int64_t mono_ns) override {
+    if (mono_ns < next_timer_ns_) next_timer_ns_ = mono_ns;
+  }
+
+ private:
+  struct SendOp;
+  struct Conn {
+    int fd = -1;
+    uint32_t generation = 0;
+    bool recv_armed = false;
+    bool closing = false;      // the engine is done; close once output is sent
+    bool handing_off = false;  // recv being cancelled; then the fd moves
+    bool in_dirty = false;     // listed for this turn's sends
+    bool peer_closed = false;
+    bool shut = false;  // shutdown(2) issued to end the recv
+    uint32_t handoff_to = 0;
+    int64_t close_deadline_ns = 0;  // force the close if output is stuck
+    SendOp* send = nullptr;         // the sendmsg in flight, if any
+    net::OutputQueue out;
+    std::vector<uint8_t> partial;  // received, not yet consumed by the engine
+  };
+
+  // Loop steps.
+  void HandleCompletion(const io_uring_cqe& cqe);
+  void OnAccept(const io_uring_cqe& cqe);
+  void OnRecv(uint32_t slot, const io_uring_cqe& cqe);
+  void OnSend(uint32_t slot, const io_uring_cqe& cqe);
+  void DrainMailboxes();
+  void FlushSends();
+  void FlushOutbox();
+  void Shutdown();
+
+  // Operations.
+  void ArmAccept();
+  void ArmRecv(uint32_t slot);
+  void ArmWake();
+  void StartSend(uint32_t slot);
+  void MaybeFinishClose(uint32_t slot);
+  void CompleteHandOff(uint32_t slot);
+  void ReleaseSlot(uint32_t slot);
+  void ForceStuckCloses();
+  uint32_t AdoptConnection(int fd, std::span<const uint8_t> already_read);
+  void Feed(uint32_t slot, std::span<const uint8_t> data);
+  void MarkDirty(uint32_t slot);
+  void Post(uint32_t to, Mail mail);
+  void DeliverLocal(const MessageRef& message, session::SessionId publisher,
+                    router::SharedSelection shared);
+  void UpdateClock();
+
+  uint32_t index_;
+  ShardGroup* group_;
+  ShardOptions options_;
+  std::unique_ptr<io::Ring> ring_;
+  std::optional<io::BufferRing> buffers_;
+  net::ChunkPool chunks_;
+  std::vector<std::unique_ptr<SendOp>> free_sends_;
+
+  std::vector<Conn> conns_;
+  std::vector<uint32_t> free_slots_;
+  std::vector<uint32_t> dirty_;
+  bool accept_armed_ = false;
+  bool stopping_ = false;
+  uint64_t wake_value_ = 0;  // eventfd read target
+
+  router::SubscriptionTrie local_;
+  router::InterestTrie interest_;
+  router::MatchResult match_;
+  router::InterestMatch interest_match_;
+  uint32_t shared_rotation_ = 0;
+  std::vector<std::vector<Mail>> outbox_;  // per target, mail that did not fit its ring
+  std::vector<bool> wake_targets_;
+
+  session::MqttEngine engine_;
+  int64_t next_timer_ns_ = INT64_MAX;
+  int64_t mono_ns_ = 0;
+  int64_t shutdown_deadline_ns_ = 0;
+  uint32_t live_conns_ = 0;
+  std::vector<uint32_t> closing_;  // slots waiting for their output to go out
+};
+
+}  // namespace telemq::shard
