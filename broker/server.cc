@@ -18,9 +18,9 @@
 namespace telemq {
 namespace {
 
-// Mail rings between two shards hold this many items before a sender spills
-// into its local outbox.
-constexpr size_t kMailRingCapacity = 65536;
+// Mail rings between two shards hold this many items (48 bytes each) before
+// a sender spills into its local outbox: 384 KiB per ordered pair of shards.
+constexpr size_t kMailRingCapacity = 8192;
 
 absl::Status PrepareDataDir(const std::string& dir) {
   std::error_code ec;

@@ -21,6 +21,7 @@ bool InterestTrie::Add(std::string_view subscription, uint32_t shard) {
     ShardMask& bits = trie_.value(n).bits;
     const bool changed = (bits & bit) == 0;
     bits |= bit;
+    version_ += changed;
     return changed;
   }
   uint32_t& aux = trie_.aux(n);
@@ -42,6 +43,7 @@ bool InterestTrie::Add(std::string_view subscription, uint32_t shard) {
   }
   const bool changed = (e->interest.shards & bit) == 0;
   e->interest.shards |= bit;
+  version_ += changed;
   return changed;
 }
 
@@ -75,10 +77,31 @@ bool InterestTrie::Remove(std::string_view subscription, uint32_t shard) {
     }
   }
   trie_.Prune(n);
+  version_ += changed;
   return changed;
 }
 
 void InterestTrie::Match(std::string_view topic, InterestMatch* out) const {
+  if (cache_max_ == 0) {
+    MatchUncached(topic, out);
+    return;
+  }
+  // This Abseil build has its own string_view type; its string hash takes it.
+  const absl::string_view key(topic.data(), topic.size());
+  if (auto it = cache_.find(key); it != cache_.end() && it->second.version == version_) {
+    out->shards = it->second.match.shards;
+    out->shared = it->second.match.shared;
+    return;
+  }
+  MatchUncached(topic, out);
+  if (cache_.size() >= cache_max_ && !cache_.contains(key)) cache_.clear();
+  CachedMatch& entry = cache_[key];
+  entry.version = version_;
+  entry.match.shards = out->shards;
+  entry.match.shared = out->shared;
+}
+
+void InterestTrie::MatchUncached(std::string_view topic, InterestMatch* out) const {
   out->Clear();
   trie_.Match(topic, &levels_scratch_, [&](NodeId n) {
     out->shards |= trie_.value(n).bits;

@@ -31,6 +31,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "broker/router/level_trie.h"
 #include "broker/router/topic.h"
 
@@ -70,6 +72,15 @@ class InterestTrie {
 
   void Match(std::string_view topic, InterestMatch* out) const;
 
+  // Caches Match results per topic, at most `max_entries` (0: off). An entry
+  // is valid while version() is unchanged; every bit change bumps it. The
+  // cache is a mutable member of this single-threaded object.
+  void EnableMatchCache(size_t max_entries) {
+    cache_max_ = max_entries;
+    cache_.clear();
+  }
+  uint64_t version() const { return version_; }
+
   size_t node_count() const { return trie_.node_count(); }
   size_t level_count() const { return trie_.level_count(); }
   size_t MemoryUsage() const;
@@ -85,7 +96,16 @@ class InterestTrie {
   };
   using SharedEntries = std::vector<SharedEntry>;
 
+  struct CachedMatch {
+    uint64_t version = 0;
+    InterestMatch match;
+  };
+  void MatchUncached(std::string_view topic, InterestMatch* out) const;
+
   LevelTrie<Mask> trie_;
+  uint64_t version_ = 0;
+  size_t cache_max_ = 0;
+  mutable absl::flat_hash_map<std::string, CachedMatch> cache_;
   std::vector<SharedEntries> shared_{1};  // node aux -> entries; 0 unused
   std::vector<uint32_t> shared_free_;
   mutable std::vector<uint32_t> levels_scratch_;

@@ -192,14 +192,15 @@ INSTANTIATE_TEST_SUITE_P(Seeds, SubscriptionTrieDifferential, ::testing::Range(1
 
 class InterestTrieDifferential : public ::testing::TestWithParam<uint32_t> {};
 
-TEST_P(InterestTrieDifferential, MatchesBruteForceOracle) {
-  Gen gen(GetParam());
+void RunInterestDifferential(uint32_t seed, size_t cache_entries) {
+  Gen gen(seed);
   InterestTrie trie;
+  trie.EnableMatchCache(cache_entries);
   std::set<std::pair<std::string, uint32_t>> model;
   InterestMatch m;
   static constexpr uint32_t kShards[] = {0, 1, 2, 63};
   for (int step = 0; step < 4000; ++step) {
-    SCOPED_TRACE(::testing::Message() << "seed " << GetParam() << " step " << step);
+    SCOPED_TRACE(::testing::Message() << "seed " << seed << " step " << step);
     const int op = gen.Int(100);
     const uint32_t shard = kShards[gen.Int(4)];
     if (op < 50) {
@@ -237,6 +238,16 @@ TEST_P(InterestTrieDifferential, MatchesBruteForceOracle) {
   for (const auto& [sub, s] : model) EXPECT_TRUE(trie.Remove(sub, s));
   EXPECT_EQ(trie.node_count(), 1u);
   EXPECT_EQ(trie.level_count(), 0u);
+}
+
+TEST_P(InterestTrieDifferential, MatchesBruteForceOracle) {
+  RunInterestDifferential(GetParam(), 0);
+}
+
+// A cache of 8 topics: entries are reused, invalidated by changes and
+// evicted, and results must stay those of the oracle.
+TEST_P(InterestTrieDifferential, CachedMatchesBruteForceOracle) {
+  RunInterestDifferential(GetParam(), 8);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, InterestTrieDifferential, ::testing::Range(1u, 9u));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,13 @@
 #include "broker/router/topic.h"
 
 namespace telemq::shard {
+
+// Rare payloads of a Mail, kept out of line so the ring slots stay small
+// (a routed PUBLISH is the common item).
+struct MailExtra {
+  std::string subscription;    // kInterestAdd / kInterestRemove
+  std::vector<uint8_t> bytes;  // kHandOff: read before the hand-off
+};
 
 struct Mail {
   enum class Kind : uint8_t {
@@ -24,9 +32,8 @@ struct Mail {
   MessageRef message;
   // kPublish: the shared groups the target must serve (one member each).
   absl::InlinedVector<router::SharedGroupKey, 1> shared_keys;
-  std::string subscription;
-  int fd = -1;
-  std::vector<uint8_t> bytes;
+  int fd = -1;  // kHandOff
+  std::unique_ptr<MailExtra> extra;
 };
 
 }  // namespace telemq::shard

@@ -60,6 +60,7 @@ Shard::Shard(const ShardOptions& options, ShardGroup* group)
   // Telemetry topics repeat endlessly: a topic's match result is cached
   // until a subscription change bumps the trie's version (docs/router.md).
   local_.EnableMatchCache(options.match_cache_entries);
+  interest_.EnableMatchCache(options.match_cache_entries);
 }
 
 Shard::~Shard() {
@@ -448,7 +449,8 @@ void Shard::CompleteHandOff(uint32_t slot) {
   mail.kind = Mail::Kind::kHandOff;
   mail.from = index_;
   mail.fd = c.fd;
-  mail.bytes = std::move(c.partial);
+  mail.extra = std::make_unique<MailExtra>();
+  mail.extra->bytes = std::move(c.partial);
   const uint32_t to = c.handoff_to;
   ReleaseSlot(slot);  // the fd now belongs to `to`; the admission count stays
   Post(to, std::move(mail));
@@ -533,7 +535,8 @@ router::SubscribeResult Shard::Subscribe(session::SessionId s, std::string_view 
       Mail mail;
       mail.kind = Mail::Kind::kInterestAdd;
       mail.from = index_;
-      mail.subscription = std::string(filter);
+      mail.extra = std::make_unique<MailExtra>();
+      mail.extra->subscription = std::string(filter);
       Post(t, std::move(mail));
     }
   }
@@ -549,7 +552,8 @@ void Shard::Unsubscribe(session::SessionId s, std::string_view filter) {
       Mail mail;
       mail.kind = Mail::Kind::kInterestRemove;
       mail.from = index_;
-      mail.subscription = std::string(filter);
+      mail.extra = std::make_unique<MailExtra>();
+      mail.extra->subscription = std::string(filter);
       Post(t, std::move(mail));
     }
   }
@@ -595,17 +599,17 @@ void Shard::DrainMailboxes() {
           engine_.ApplyRetained(mail->message);
           break;
         case Mail::Kind::kInterestAdd:
-          interest_.Add(mail->subscription, mail->from);
+          interest_.Add(mail->extra->subscription, mail->from);
           break;
         case Mail::Kind::kInterestRemove:
-          interest_.Remove(mail->subscription, mail->from);
+          interest_.Remove(mail->extra->subscription, mail->from);
           break;
         case Mail::Kind::kHandOff:
           if (stopping_) {
             close(mail->fd);
             group_->ReleaseConnection();
           } else {
-            AdoptConnection(mail->fd, mail->bytes);
+            AdoptConnection(mail->fd, mail->extra->bytes);
           }
           break;
       }

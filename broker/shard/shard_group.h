@@ -24,7 +24,9 @@ class ShardGroup {
   ShardGroup(uint32_t shards, size_t ring_capacity, uint32_t max_connections)
       : size_(shards), max_connections_(max_connections), sleeping_(shards) {
     for (uint32_t i = 0; i < shards * shards; ++i) {
-      rings_.push_back(std::make_unique<SpscRing<Mail>>(ring_capacity));
+      // A shard never mails itself: its own ring is a placeholder.
+      const bool self = i / shards == i % shards;
+      rings_.push_back(std::make_unique<SpscRing<Mail>>(self ? 2 : ring_capacity));
     }
     for (uint32_t i = 0; i < shards; ++i) {
       wake_fds_.push_back(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
