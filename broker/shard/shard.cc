@@ -25,6 +25,7 @@ constexpr int kMaxIov = 64;
 constexpr uint16_t kBufferGroup = 1;
 constexpr int64_t kStuckCloseNs = 5'000'000'000;
 constexpr int64_t kShutdownGraceNs = 2'000'000'000;
+constexpr int64_t kAcceptPauseNs = 100'000'000;
 
 int64_t ClockNs(clockid_t clock) {
   timespec ts;
@@ -134,10 +135,14 @@ void Shard::Run() {
     ring_->ForEachCompletion([this](const io_uring_cqe& cqe) { HandleCompletion(cqe); }, ready);
     buffers_->Publish();
     if (mono_ns_ >= next_timer_ns_) {
+      // OnTimer returns the engine's next deadline; the shard's own (an
+      // accept pause) is re-registered beside it.
       next_timer_ns_ = INT64_MAX;
-      next_timer_ns_ = std::min(next_timer_ns_, engine_.OnTimer());
+      WakeAt(engine_.OnTimer());
+      if (accept_paused_until_ns_ > mono_ns_) WakeAt(accept_paused_until_ns_);
     }
     if (!closing_.empty()) ForceStuckCloses();
+    MaybeArmAccept();
     if (!stopping_ && group_->stopping().load()) Shutdown();
   }
   // Whatever is left after the grace period is closed without ceremony.
@@ -154,11 +159,7 @@ void Shard::Run() {
 void Shard::Shutdown() {
   stopping_ = true;
   shutdown_deadline_ns_ = mono_ns_ + kShutdownGraceNs;
-  if (accept_armed_) {
-    io_uring_sqe* sqe = ring_->NextSqe();
-    io_uring_prep_cancel64(sqe, EncodeOpTag({OpKind::kAccept, 0, 0}), 0);
-    io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kCancel, 0, 0}));
-  }
+  if (accept_armed_) CancelAccept();
   engine_.ShutdownAll();
 }
 
@@ -216,8 +217,25 @@ void Shard::ArmRecv(uint32_t slot) {
 void Shard::OnAccept(const io_uring_cqe& cqe) {
   if (!(cqe.flags & IORING_CQE_F_MORE)) accept_armed_ = false;
   if (cqe.res < 0) {
-    if (!stopping_ && cqe.res != -ECANCELED) {
-      TELEMQ_LOG(kWarning, "accept failed: %s", std::strerror(-cqe.res));
+    const int err = -cqe.res;
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+      // Out of descriptors or memory: retrying at once would fail the same
+      // way thousands of times a second. Pause accepting (the kernel keeps
+      // new connections in the listen backlog) and say so once a second.
+      accept_paused_until_ns_ = mono_ns_ + kAcceptPauseNs;
+      WakeAt(accept_paused_until_ns_);
+      ++accept_errors_suppressed_;
+      if (mono_ns_ >= next_accept_error_log_ns_) {
+        TELEMQ_LOG(kWarning, "accept failed: %s (%llu times); pausing accepts for 100 ms",
+                   std::strerror(err), static_cast<unsigned long long>(accept_errors_suppressed_));
+        accept_errors_suppressed_ = 0;
+        next_accept_error_log_ns_ = mono_ns_ + 1'000'000'000;
+      }
+      if (accept_armed_) CancelAccept();
+      return;
+    }
+    if (!stopping_ && err != ECANCELED) {
+      TELEMQ_LOG(kWarning, "accept failed: %s", std::strerror(err));
     }
   } else if (stopping_ || !group_->AdmitConnection()) {
     if (!stopping_) {
@@ -229,7 +247,17 @@ void Shard::OnAccept(const io_uring_cqe& cqe) {
     net::ConfigureClientSocket(cqe.res);
     AdoptConnection(cqe.res, {});
   }
-  if (!accept_armed_ && !stopping_) ArmAccept();
+  MaybeArmAccept();
+}
+
+void Shard::MaybeArmAccept() {
+  if (!accept_armed_ && !stopping_ && mono_ns_ >= accept_paused_until_ns_) ArmAccept();
+}
+
+void Shard::CancelAccept() {
+  io_uring_sqe* sqe = ring_->NextSqe();
+  io_uring_prep_cancel64(sqe, EncodeOpTag({OpKind::kAccept, 0, 0}), 0);
+  io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kCancel, 0, 0}));
 }
 
 uint32_t Shard::AdoptConnection(int fd, std::span<const uint8_t> already_read) {

@@ -112,6 +112,8 @@ class Shard final : public session::Transport {
 
   // Operations.
   void ArmAccept();
+  void MaybeArmAccept();
+  void CancelAccept();
   void ArmRecv(uint32_t slot);
   void ArmWake();
   void StartSend(uint32_t slot);
@@ -155,6 +157,9 @@ class Shard final : public session::Transport {
   int64_t mono_ns_ = 0;
   int64_t shutdown_deadline_ns_ = 0;
   uint32_t live_conns_ = 0;
+  int64_t accept_paused_until_ns_ = 0;
+  int64_t next_accept_error_log_ns_ = 0;
+  uint64_t accept_errors_suppressed_ = 0;
   std::vector<uint32_t> closing_;  // slots waiting for their output to go out
 };
 
