@@ -1,0 +1,157 @@
+#include "bench/loadgen/mqtt_wire.h"
+
+#include <array>
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "bench/loadgen/absl_compat.h"
+#include "protocol/mqtt/encoder.h"
+#include "protocol/mqtt/property_id.h"
+#include "protocol/mqtt/types.h"
+
+namespace telemq::bench {
+namespace {
+
+mqtt::ProtocolVersion Version(int v) {
+  return v == 5 ? mqtt::ProtocolVersion::kV5 : mqtt::ProtocolVersion::kV311;
+}
+
+// Encodes a packet built by the caller at the end of `out`.
+void Append(OutBuffer& out, const mqtt::Packet& packet, int version) {
+  const size_t size = mqtt::EncodedSize(packet, Version(version));
+  uint8_t* dst = out.Reserve(size);
+  out.Commit(mqtt::Encode(packet, Version(version), {dst, size}));
+}
+
+template <typename Ack>
+void AppendAck(OutBuffer& out, int version, uint16_t packet_id) {
+  Ack ack;
+  ack.packet_id = packet_id;
+  Append(out, ack, version);
+}
+
+}  // namespace
+
+absl::string_view CodeName(uint8_t code) {
+  return Sv(mqtt::ReasonCodeName(static_cast<mqtt::ReasonCode>(code)));
+}
+
+void EncodeConnect(OutBuffer& out, const ConnectArgs& args) {
+  mqtt::Connect c;
+  c.version = Version(args.version);
+  c.clean_start = args.clean_start;
+  c.keep_alive = args.keepalive;
+  c.client_id = args.client_id;
+  if (args.version == 5 && args.session_expiry > 0) {
+    c.properties.SetInt(mqtt::PropertyId::kSessionExpiryInterval, args.session_expiry);
+  }
+  Append(out, c, args.version);
+}
+
+void EncodeSubscribe(OutBuffer& out, int version, uint16_t packet_id, std::string_view filter,
+                     int qos) {
+  mqtt::Subscribe s;
+  s.packet_id = packet_id;
+  mqtt::Subscription sub;
+  sub.filter = filter;
+  sub.options.max_qos = static_cast<mqtt::QoS>(qos);
+  s.subscriptions.push_back(sub);
+  Append(out, s, version);
+}
+
+uint8_t* EncodePublish(OutBuffer& out, int version, std::string_view topic, int qos, bool retain,
+                       uint16_t packet_id, size_t payload_size) {
+  return PublishEncoder(version, topic, qos, retain, payload_size).Append(out, packet_id);
+}
+
+PublishEncoder::PublishEncoder(int version, std::string_view topic, int qos, bool retain,
+                               size_t payload_size)
+    : version_(Version(version)) {
+  publish_.qos = static_cast<mqtt::QoS>(qos);
+  publish_.retain = retain;
+  publish_.topic = topic;
+  // The header encoder reads only the payload's size: a span of the right
+  // length over nothing in particular (never dereferenced).
+  static const uint8_t kNothing = 0;
+  publish_.payload = {&kNothing, payload_size};
+  publish_.packet_id = qos > 0 ? 1 : 0;
+  header_max_ = mqtt::PublishHeaderSize(publish_, version_);
+}
+
+uint8_t* PublishEncoder::Append(OutBuffer& out, uint16_t packet_id) {
+  publish_.packet_id = packet_id;
+  const size_t payload_size = publish_.payload.size();
+  uint8_t* dst = out.Reserve(header_max_ + payload_size);
+  const size_t h = mqtt::EncodePublishHeader(publish_, version_, {dst, header_max_});
+  out.Commit(h + payload_size);
+  return dst + h;
+}
+
+void EncodeAck(OutBuffer& out, int version, AckKind kind, uint16_t packet_id) {
+  switch (kind) {
+    case AckKind::kPuback:
+      return AppendAck<mqtt::Puback>(out, version, packet_id);
+    case AckKind::kPubrec:
+      return AppendAck<mqtt::Pubrec>(out, version, packet_id);
+    case AckKind::kPubrel:
+      return AppendAck<mqtt::Pubrel>(out, version, packet_id);
+    case AckKind::kPubcomp:
+      return AppendAck<mqtt::Pubcomp>(out, version, packet_id);
+  }
+}
+
+void EncodePingreq(OutBuffer& out, int version) { Append(out, mqtt::Pingreq{}, version); }
+
+void EncodeDisconnect(OutBuffer& out, int version) { Append(out, mqtt::Disconnect{}, version); }
+
+FrameReader::FrameReader(int version)
+    : decoder_(mqtt::DecoderOptions{.role = mqtt::Role::kClient, .version = Version(version)}) {}
+
+absl::Status FrameReader::DecodeOne(std::span<const uint8_t> bytes, InPacket* out, size_t* used) {
+  *used = 0;
+  const mqtt::DecodeResult r = decoder_.Decode(bytes, &packet_);
+  if (r.status == mqtt::DecodeStatus::kNeedMore) return absl::OkStatus();
+  if (r.status == mqtt::DecodeStatus::kError) {
+    return absl::DataLossError(
+        absl::StrCat("malformed MQTT packet: ", Sv(mqtt::DecodeErrorName(r.error))));
+  }
+  *used = r.consumed;
+  auto code = [](mqtt::ReasonCode c) { return static_cast<uint8_t>(c); };
+  if (const auto* p = std::get_if<mqtt::Publish>(&packet_)) {
+    out->kind = InKind::kPublish;
+    out->qos = static_cast<uint8_t>(p->qos);
+    out->retain = p->retain;
+    out->dup = p->dup;
+    out->packet_id = p->packet_id;
+    out->topic = p->topic;
+    out->payload = p->payload;
+  } else if (const auto* a = std::get_if<mqtt::Puback>(&packet_)) {
+    *out = {.kind = InKind::kPuback, .code = code(a->reason_code), .packet_id = a->packet_id};
+  } else if (const auto* a = std::get_if<mqtt::Pubrec>(&packet_)) {
+    *out = {.kind = InKind::kPubrec, .code = code(a->reason_code), .packet_id = a->packet_id};
+  } else if (const auto* a = std::get_if<mqtt::Pubrel>(&packet_)) {
+    *out = {.kind = InKind::kPubrel, .code = code(a->reason_code), .packet_id = a->packet_id};
+  } else if (const auto* a = std::get_if<mqtt::Pubcomp>(&packet_)) {
+    *out = {.kind = InKind::kPubcomp, .code = code(a->reason_code), .packet_id = a->packet_id};
+  } else if (const auto* c = std::get_if<mqtt::Connack>(&packet_)) {
+    out->kind = InKind::kConnack;
+    out->code = code(c->reason_code);
+    out->session_present = c->session_present;
+    out->receive_maximum =
+        static_cast<uint16_t>(c->properties.GetInt(mqtt::PropertyId::kReceiveMaximum));
+  } else if (const auto* s = std::get_if<mqtt::Suback>(&packet_)) {
+    out->kind = InKind::kSuback;
+    out->packet_id = s->packet_id;
+    out->code = s->reason_codes.empty() ? 0x80 : code(s->reason_codes.front());
+  } else if (std::holds_alternative<mqtt::Pingresp>(packet_)) {
+    out->kind = InKind::kPingresp;
+  } else if (const auto* d = std::get_if<mqtt::Disconnect>(&packet_)) {
+    out->kind = InKind::kDisconnect;
+    out->code = code(d->reason_code);
+  } else {
+    out->kind = InKind::kOther;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace telemq::bench
