@@ -1,0 +1,33 @@
+// telemq storage: the names of a partition's files (docs/log_format.md).
+//
+//   00000000000000052113.log          segment with base offset 52113
+//   00000000000000052113.idx          its sparse index (a cache)
+//   00000000000000052113.idx.tmp      an index being written (removed on open)
+//   00000000000000052113.log.repair   a repaired copy being put in place
+//   00000000000000052113.log.corrupt  a quarantined segment (".corrupt.N" if taken)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace telemq::storage {
+
+enum class FileKind : uint8_t { kOther, kSegment, kIndex, kIndexTemp, kRepair, kQuarantined };
+
+struct ParsedFileName {
+  FileKind kind = FileKind::kOther;
+  uint64_t base_offset = 0;
+};
+
+// 20 decimal digits: every offset below kMaxOffset fits.
+std::string SegmentFileName(uint64_t base_offset);  // "<20 digits>.log"
+std::string IndexFileName(uint64_t base_offset);    // "<20 digits>.idx"
+
+// kOther for anything that is not one of the names above with a base offset
+// below kMaxOffset.
+ParsedFileName ParseFileName(std::string_view name);
+
+std::string JoinPath(std::string_view dir, std::string_view name);
+
+}  // namespace telemq::storage
