@@ -10,6 +10,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "protocol/mqtt/topic.h"
 
 namespace telemq {
 namespace {
@@ -86,6 +88,47 @@ const std::vector<Option>& Options() {
        Unsigned(&BrokerConfig::max_keepalive, 1, 65535)},
       {"session-expiry-max", "cap on MQTT 5 session expiry, seconds (default 4294967295)",
        Unsigned(&BrokerConfig::session_expiry_max, 0, 0xFFFFFFFF)},
+      {"durability",
+       "when QoS 1/2 and retained messages are acknowledged: sync (after fdatasync, the "
+       "default), batch (after the write; fdatasync every --durability-batch-ms) or none "
+       "(at once)",
+       [](const std::string& v, BrokerConfig* c) -> absl::Status {
+         if (v != "sync" && v != "batch" && v != "none") {
+           return absl::InvalidArgumentError(
+               absl::StrCat("'", v, "' is not one of sync, batch, none"));
+         }
+         c->durability = v;
+         return absl::OkStatus();
+       }},
+      {"durability-batch-ms", "batch durability: longest time between fdatasyncs (default 10)",
+       Unsigned(&BrokerConfig::durability_batch_ms, 1, 60'000)},
+      {"segment-mb", "log segment size in MiB (default 64)",
+       Unsigned(&BrokerConfig::segment_mb, 1, 4096)},
+      {"retention-mb",
+       "delete a log partition's oldest segments beyond this size in MiB, except what persistent "
+       "sessions still need (default 0 = unlimited)",
+       Unsigned(&BrokerConfig::retention_mb, 0, uint64_t{1} << 40)},
+      {"retention-hours",
+       "delete log segments whose newest record is older than this, except what persistent "
+       "sessions still need (default 0 = unlimited)",
+       Unsigned(&BrokerConfig::retention_hours, 0, 24 * 365 * 100)},
+      {"retention-check-s", "seconds between retention and disk-space checks (default 10)",
+       Unsigned(&BrokerConfig::retention_check_s, 1, 3600)},
+      {"persist",
+       "log QoS 0 messages on topics matching this filter too (for replay); repeat the "
+       "setting or separate filters with commas",
+       [](const std::string& v, BrokerConfig* c) -> absl::Status {
+         const std::vector<std::string> filters = absl::StrSplit(v, ',', absl::SkipWhitespace());
+         for (const std::string& f : filters) {
+           const std::string filter(absl::StripAsciiWhitespace(f));
+           if (mqtt::ValidateTopicFilter(filter) != mqtt::TopicError::kOk) {
+             return absl::InvalidArgumentError(
+                 absl::StrCat("'", filter, "' is not a valid MQTT topic filter"));
+           }
+           c->persist_filters.push_back(filter);
+         }
+         return absl::OkStatus();
+       }},
   };
   return *options;
 }

@@ -36,7 +36,17 @@ struct BrokerConfig {
   uint64_t max_output_bytes = 4ull << 20;    // per connection; QoS 0 beyond it is dropped
   uint32_t max_keepalive = 65535;            // seconds; 5.0 clients asking more are told this
   uint32_t session_expiry_max = 0xFFFFFFFF;  // seconds (5.0 session expiry cap)
-  bool help = false;                         // --help was given
+
+  // Durability (docs/persistence.md).
+  std::string durability = "sync";    // sync, batch or none
+  uint32_t durability_batch_ms = 10;  // batch: longest time between fdatasyncs
+  uint32_t segment_mb = 64;           // log segment size
+  uint64_t retention_mb = 0;          // per partition; 0: unlimited
+  uint32_t retention_hours = 0;       // 0: unlimited
+  uint32_t retention_check_s = 10;    // how often retention and the disk guard run
+  // QoS 0 PUBLISHes on topics matching these filters are logged too.
+  std::vector<std::string> persist_filters;
+  bool help = false;  // --help was given
 };
 
 // Parses argv (argv[0] is skipped). A --config=<file> flag is read first,

@@ -1,5 +1,7 @@
 #include "broker/server.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,7 +15,12 @@
 #include "absl/strings/str_cat.h"
 #include "broker/base/log.h"
 #include "broker/net/listener.h"
+#include "broker/persist/recovery.h"
+#include "broker/persist/shard_log.h"
+#include "broker/shard/ownership.h"
 #include "broker/shard/shard.h"
+#include "storage/env.h"
+#include "storage/partition.h"
 
 namespace telemq {
 namespace {
@@ -52,6 +59,26 @@ absl::Status WritePortFile(const std::string& path, uint16_t port) {
   return absl::OkStatus();
 }
 
+std::string PartitionDir(const std::string& data_dir, uint32_t k) {
+  return absl::StrCat(data_dir, "/p", k);
+}
+
+// Partition directories ("p0", "p1", ...) left by earlier runs: one past
+// the highest index found, 0 if none.
+uint32_t ExistingPartitions(const std::string& data_dir) {
+  uint32_t count = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(data_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    uint32_t k;
+    if (name.size() > 1 && name[0] == 'p' && entry.is_directory() &&
+        absl::SimpleAtoi(name.substr(1), &k) && k < 64) {
+      count = std::max(count, k + 1);
+    }
+  }
+  return count;
+}
+
 session::EngineOptions EngineOptionsFrom(const BrokerConfig& c) {
   session::EngineOptions o;
   o.max_packet_size = c.max_packet_size;
@@ -71,6 +98,70 @@ Broker::Broker(BrokerConfig config) : config_(std::move(config)) {}
 Broker::~Broker() {
   Stop();
   Wait();
+}
+
+absl::Status Broker::OpenLog(persist::RecoveredState* recovered) {
+  const std::string lock_path = config_.data_dir + "/LOCK";
+  lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot open '", lock_path, "': ", std::strerror(errno)));
+  }
+  if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat("data directory '", config_.data_dir,
+                                                      "' is in use by another telemq process"));
+  }
+  persist::Durability durability;
+  persist::ParseDurability(config_.durability, &durability);
+  const persist::LogOptions log_options{
+      .durability = durability,
+      .batch_interval_ns = int64_t{config_.durability_batch_ms} * 1'000'000,
+      .persist_filters = config_.persist_filters,
+      .retention_bytes = config_.retention_mb << 20,
+      .retention_ns = int64_t{config_.retention_hours} * 3600 * 1'000'000'000};
+
+  const uint32_t count = std::max(shard_count_, ExistingPartitions(config_.data_dir));
+  std::vector<std::unique_ptr<storage::Partition>> partitions;
+  for (uint32_t k = 0; k < count; ++k) {
+    storage::PartitionOptions options;
+    options.dir = PartitionDir(config_.data_dir, k);
+    options.segment_bytes = uint64_t{config_.segment_mb} << 20;
+    storage::RecoveryReport report;
+    auto p = storage::Partition::Open(storage::Env::Posix(), options, &report);
+    if (!p.ok()) {
+      return absl::Status(p.status().code(),
+                          absl::StrCat("cannot open the log partition '", options.dir,
+                                       "': ", std::string(p.status().message())));
+    }
+    if (report.torn_bytes != 0 || !report.quarantined.empty()) {
+      TELEMQ_LOG(kWarning, "%s", report.ToString(options.dir));
+    } else {
+      TELEMQ_LOG(kInfo, "%s", report.ToString(options.dir));
+    }
+    partitions.push_back(*std::move(p));
+  }
+  std::vector<storage::Partition*> views;
+  for (auto& p : partitions) views.push_back(p.get());
+  const uint32_t shards = shard_count_;
+  absl::StatusOr<persist::RecoveredState> state = persist::Recover(
+      views, {.shard_count = shards,
+              .owner = [shards](std::string_view id) { return shard::OwnerShardOf(id, shards); },
+              .now_ns = absl::ToUnixNanos(absl::Now())});
+  if (!state.ok()) return state.status();
+  for (const std::string& e : state->read_errors) {
+    TELEMQ_LOG(kError, "recovery could not read the whole log: %s", e);
+  }
+  *recovered = *std::move(state);
+  recovery_summary_ = recovered->Summary();
+  for (uint32_t k = 0; k < count; ++k) {
+    if (k < shard_count_) {
+      logs_.push_back(
+          std::make_unique<persist::ShardLog>(k, std::move(partitions[k]), log_options));
+    } else {
+      extra_partitions_.push_back(std::move(partitions[k]));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Broker::Start() {
@@ -103,6 +194,14 @@ absl::Status Broker::Start() {
     }
   }
 
+  // Recovery after the listeners: clients that connect meanwhile wait in
+  // the listen backlog and find their sessions restored.
+  auto recovered = std::make_unique<persist::RecoveredState>();
+  if (absl::Status s = OpenLog(recovered.get()); !s.ok()) {
+    close_all();
+    Wait();  // releases what OpenLog opened
+    return s;
+  }
   group_ =
       std::make_unique<shard::ShardGroup>(shard_count_, kMailRingCapacity, config_.max_connections);
   std::vector<std::promise<absl::Status>> ready(shard_count_);
@@ -111,6 +210,9 @@ absl::Status Broker::Start() {
     options.index = i;
     options.engine = EngineOptionsFrom(config_);
     options.listen_fd = listeners[i];
+    options.log = logs_[i].get();
+    options.maintain_interval_ns = int64_t{config_.retention_check_s} * 1'000'000'000;
+    options.recovered = recovered.get();
     shards_.push_back(std::make_unique<shard::Shard>(options, group_.get()));
   }
   for (uint32_t i = 0; i < shard_count_; ++i) {
@@ -128,6 +230,7 @@ absl::Status Broker::Start() {
     absl::Status s = ready[i].get_future().get();
     if (!s.ok() && first_error.ok()) first_error = s;
   }
+  recovered.reset();  // every shard has taken its part (Init)
   if (!first_error.ok()) {
     Stop();
     Wait();
@@ -157,6 +260,13 @@ void Broker::Wait() {
   threads_.clear();
   shards_.clear();
   group_.reset();
+  // After the shards: each flushed and synced its log when it stopped.
+  logs_.clear();
+  extra_partitions_.clear();
+  if (lock_fd_ >= 0) {
+    close(lock_fd_);
+    lock_fd_ = -1;
+  }
 }
 
 }  // namespace telemq

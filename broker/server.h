@@ -14,8 +14,11 @@
 //   broker.Stop();                        // from any thread, e.g. a signal handler thread
 //   broker.Wait();
 //
-// Start returns once every shard is listening, or with the first error (the
-// shards already started are stopped again). Stop asks every shard to send
+// Start opens the log in the data directory (locking it against a second
+// broker), recovers it (retained messages, persistent sessions and what they
+// are owed: docs/persistence.md), and returns once every shard is
+// listening, or with the first error (the shards already started are
+// stopped again). Stop asks every shard to send
 // 5.0 clients DISCONNECT (Server shutting down), flush what is queued for a
 // bounded grace period and close; Wait joins the threads.
 #pragma once
@@ -35,6 +38,13 @@ namespace shard {
 class Shard;
 class ShardGroup;
 }  // namespace shard
+namespace persist {
+class ShardLog;
+struct RecoveredState;
+}  // namespace persist
+namespace storage {
+class Partition;
+}  // namespace storage
 
 class Broker {
  public:
@@ -52,12 +62,24 @@ class Broker {
   uint32_t shard_count() const { return shard_count_; }
   // "defer_taskrun multishot_accept ..." as probed by shard 0.
   const std::string& io_features() const { return io_features_; }
+  // What recovery found ("recovered 3 persistent sessions ..."), for the
+  // start-up log line.
+  const std::string& recovery_summary() const { return recovery_summary_; }
 
  private:
+  // Locks the data directory, opens and recovers every log partition.
+  absl::Status OpenLog(persist::RecoveredState* recovered);
+
   BrokerConfig config_;
   uint32_t shard_count_ = 0;
   uint16_t port_ = 0;
   std::string io_features_;
+  std::string recovery_summary_;
+  int lock_fd_ = -1;
+  // One log per shard; partitions of earlier runs with more shards are
+  // kept open (read at recovery, never written).
+  std::vector<std::unique_ptr<persist::ShardLog>> logs_;
+  std::vector<std::unique_ptr<storage::Partition>> extra_partitions_;
   std::unique_ptr<shard::ShardGroup> group_;
   std::vector<std::unique_ptr<shard::Shard>> shards_;
   std::vector<std::thread> threads_;

@@ -18,6 +18,8 @@ MessageRef Message::Create(const MessageInit& init) {
   m->origin_shard_ = init.origin_shard;
   m->arrival_ns_ = init.arrival_ns;
   m->expiry_ns_ = init.expiry_ns;
+  m->log_partition_ = init.log_partition;
+  m->log_offset_ = init.log_offset;
   char* out = m->bytes();
   // memcpy with a null source is undefined even for size 0.
   if (!init.topic.empty()) std::memcpy(out, init.topic.data(), init.topic.size());

@@ -45,11 +45,16 @@ struct MessageInit {
   int64_t arrival_ns = 0;
   // Absolute expiry in the same clock; 0 = never.
   int64_t expiry_ns = 0;
+  // Where the message is in the durable log: the partition (the shard that
+  // appended it) and the record offset, or kNotLogged (QoS 0, or no log).
+  uint32_t log_partition = 0;
+  uint64_t log_offset = UINT64_MAX;
 };
 
 class Message {
  public:
   static constexpr uint32_t kNoOrigin = UINT32_MAX;
+  static constexpr uint64_t kNotLogged = UINT64_MAX;
 
   static MessageRef Create(const MessageInit& init);
 
@@ -67,6 +72,9 @@ class Message {
   int32_t origin_shard() const { return origin_shard_; }
   int64_t arrival_ns() const { return arrival_ns_; }
   int64_t expiry_ns() const { return expiry_ns_; }
+  bool logged() const { return log_offset_ != kNotLogged; }
+  uint32_t log_partition() const { return log_partition_; }
+  uint64_t log_offset() const { return log_offset_; }
   // Total bytes held, for queue accounting.
   size_t footprint() const {
     return sizeof(Message) + topic_size_ + payload_size_ + properties_size_;
@@ -86,6 +94,8 @@ class Message {
   int32_t origin_shard_ = -1;
   int64_t arrival_ns_ = 0;
   int64_t expiry_ns_ = 0;
+  uint64_t log_offset_ = kNotLogged;
+  uint32_t log_partition_ = 0;
   uint8_t qos_ = 0;
   bool retain_ = false;
 };

@@ -63,12 +63,14 @@ void OutputQueue::Append(ChunkPool& pool, std::span<const uint8_t> bytes) {
   Commit(bytes.size());
 }
 
-int OutputQueue::FillIovecs(iovec* iov, int max_iov) const {
+int OutputQueue::FillIovecs(iovec* iov, int max_iov, size_t max_bytes) const {
   int n = 0;
-  for (ChunkPool::Chunk* c = head_; c != nullptr && n < max_iov; c = c->next) {
+  for (ChunkPool::Chunk* c = head_; c != nullptr && n < max_iov && max_bytes > 0; c = c->next) {
     if (c->end == c->begin) continue;
+    const size_t len = std::min<size_t>(c->end - c->begin, max_bytes);
     iov[n].iov_base = c->data() + c->begin;
-    iov[n].iov_len = c->end - c->begin;
+    iov[n].iov_len = len;
+    max_bytes -= len;
     ++n;
   }
   return n;

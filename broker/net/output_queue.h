@@ -92,9 +92,9 @@ class OutputQueue {
   // Reserve + copy + Commit.
   void Append(ChunkPool& pool, std::span<const uint8_t> bytes);
 
-  // Describes queued bytes from the head, at most `max_iov` segments.
-  // Returns the number of segments written to `iov`.
-  int FillIovecs(iovec* iov, int max_iov) const;
+  // Describes queued bytes from the head, at most `max_iov` segments and
+  // `max_bytes` bytes. Returns the number of segments written to `iov`.
+  int FillIovecs(iovec* iov, int max_iov, size_t max_bytes = SIZE_MAX) const;
 
   // `n` bytes from the head were sent: frees chunks that are done.
   void Consume(ChunkPool& pool, size_t n);

@@ -35,6 +35,9 @@ class FakeTransport : public Transport {
     auto it = output_.find(c);
     return it == output_.end() ? 0 : it->second.size();
   }
+  void HoldOutput(ConnId c, uint64_t log_offset) override {
+    holds.push_back({c, output_[c].size(), log_offset});
+  }
   void CloseConnection(ConnId c) override { closed_.insert(c); }
   void HandOff(ConnId c, uint32_t owner, std::span<const uint8_t> bytes) override {
     handoffs_.push_back({c, owner, std::vector<uint8_t>(bytes.begin(), bytes.end())});
@@ -84,6 +87,13 @@ class FakeTransport : public Transport {
   };
   const std::vector<HandOffRecord>& handoffs() const { return handoffs_; }
 
+  // Every HoldOutput: the connection, its output size then, the offset.
+  struct Hold {
+    ConnId conn;
+    size_t at;
+    uint64_t offset;
+  };
+  std::vector<Hold> holds;
   std::set<std::string> foreign_ids;
   std::vector<MessageRef> routed;
   int64_t wake_at = INT64_MAX;

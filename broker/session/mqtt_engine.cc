@@ -32,8 +32,8 @@ uint8_t PeekConnectLevel(std::span<const uint8_t> raw) {
 
 }  // namespace
 
-MqttEngine::MqttEngine(const EngineOptions& options, Transport* transport)
-    : options_(options), transport_(transport) {}
+MqttEngine::MqttEngine(const EngineOptions& options, Transport* transport, Persistence* persistence)
+    : options_(options), transport_(transport), persistence_(persistence) {}
 
 MqttEngine::~MqttEngine() = default;
 
@@ -111,7 +111,7 @@ bool MqttEngine::Handle(ConnId c, Connection& conn, mqtt::Packet& packet,
       return true;
     case mqtt::PacketType::kPubrel:
       HandlePubrel(c, conn, std::get<mqtt::Pubrel>(packet));
-      return true;
+      return conns_[c] != nullptr;
     case mqtt::PacketType::kPubcomp:
       HandlePubcomp(conn, std::get<mqtt::Pubcomp>(packet).packet_id);
       return true;
@@ -120,7 +120,7 @@ bool MqttEngine::Handle(ConnId c, Connection& conn, mqtt::Packet& packet,
       return conns_[c] != nullptr;
     case mqtt::PacketType::kUnsubscribe:
       HandleUnsubscribe(c, conn, std::get<mqtt::Unsubscribe>(packet));
-      return true;
+      return conns_[c] != nullptr;
     case mqtt::PacketType::kPingreq:
       Send(c, conn, mqtt::Pingresp{});
       return true;
@@ -216,6 +216,8 @@ bool MqttEngine::HandleConnect(ConnId c, Connection& conn, const mqtt::Connect& 
   }
   const bool session_present = existing != nullptr;
   Session& s = session_present ? *existing : CreateSession(client_id);
+  const uint32_t old_expiry = s.expiry_s;
+  const ProtocolVersion old_version = s.version;
   s.will_due_ns = 0;
   s.will.reset();
   s.conn = c;
@@ -245,6 +247,15 @@ bool MqttEngine::HandleConnect(ConnId c, Connection& conn, const mqtt::Connect& 
     will.properties = p.will->properties;
     s.will = Will{MakeMessage(will, s.id, conn),
                   v5 ? p.will->properties.GetInt(PropertyId::kWillDelayInterval) : 0};
+  }
+  // A persistent session's state is durable before its CONNACK: a client
+  // told its session exists must find it after a crash.
+  const bool state_changed = !s.logged || old_expiry != s.expiry_s || old_version != s.version;
+  if ((s.persistent() || s.logged) && state_changed && !LogSession(s, c)) {
+    s.conn = kNoConn;
+    EndSession(s);
+    ++stats_.log_refused;
+    return refuse(ReasonCode::kServerUnavailable, "the log cannot record the session");
   }
   conn.session = s.id;
   conn.connected = true;
@@ -287,7 +298,12 @@ bool MqttEngine::HandleDisconnect(ConnId c, Connection& conn, const mqtt::Discon
                       "DISCONNECT sets a session expiry on a session created with 0");
         return false;
       }
-      s->expiry_s = std::min(asked, options_.session_expiry_max);
+      const uint32_t expiry = std::min(asked, options_.session_expiry_max);
+      if (expiry != s->expiry_s) {
+        s->expiry_s = expiry;
+        // 0 ends the session at Detach, which logs the end instead.
+        if (s->persistent()) LogSession(*s, c);
+      }
     }
     // Normal disconnection discards the will; 0x04 asks for it to be sent.
     if (p.reason_code != ReasonCode::kDisconnectWithWillMessage) s->will.reset();
@@ -346,6 +362,29 @@ void MqttEngine::PublishWill(Session& s) {
   MessageRef will = std::move(s.will->message);
   s.will.reset();
   s.will_due_ns = 0;
+  if (persistence_ != nullptr &&
+      persistence_->ShouldLog(will->topic(), will->qos(), will->retain())) {
+    // Logged when it is published, not at CONNECT: from now on it is owed
+    // to offline persistent subscribers like any other message.
+    MessageInit init{.topic = will->topic(),
+                     .payload = will->payload(),
+                     .properties = will->properties(),
+                     .qos = will->qos(),
+                     .retain = will->retain(),
+                     .origin_session = router::kNoSession,
+                     .origin_shard = static_cast<int32_t>(transport_->shard_index()),
+                     .arrival_ns = real_ns_,
+                     .expiry_ns = will->expiry_ns()};
+    absl::StatusOr<uint64_t> offset = persistence_->AppendMessage(init, s.client_id, 0);
+    if (offset.ok()) {
+      init.log_partition = persistence_->partition();
+      init.log_offset = *offset;
+      will = Message::Create(init);
+    } else {
+      TELEMQ_LOG(kError, "will of '%s' is published but not logged: %s", s.client_id,
+                 std::string(offset.status().message()));
+    }
+  }
   if (will->retain()) transport_->RouteRetained(will);
   transport_->Route(will, router::kNoSession);
 }
@@ -373,7 +412,32 @@ Session& MqttEngine::CreateSession(std::string client_id) {
   return *sessions_[id];
 }
 
+bool MqttEngine::LogSession(Session& s, ConnId c) {
+  if (persistence_ == nullptr) return true;
+  absl::StatusOr<uint64_t> offset;
+  if (s.persistent()) {
+    offset = persistence_->AppendSession({s.client_id, s.version, s.expiry_s, s.subscriptions});
+  } else if (s.logged) {
+    offset = persistence_->AppendSessionEnd(s.client_id);
+  } else {
+    return true;
+  }
+  if (!offset.ok()) {
+    TELEMQ_LOG(kError, "session '%s': %s", s.client_id, std::string(offset.status().message()));
+    return false;
+  }
+  s.logged = s.persistent();
+  if (c != kNoConn) transport_->HoldOutput(c, *offset);
+  return true;
+}
+
 void MqttEngine::EndSession(Session& s) {
+  if (s.logged && persistence_ != nullptr) {
+    if (absl::StatusOr<uint64_t> r = persistence_->AppendSessionEnd(s.client_id); !r.ok()) {
+      TELEMQ_LOG(kError, "session '%s' ended but the log cannot record it: %s", s.client_id,
+                 std::string(r.status().message()));
+    }
+  }
   for (const auto& [filter, options] : s.subscriptions) transport_->Unsubscribe(s.id, filter);
   by_client_id_.erase(s.client_id);
   free_sessions_.push_back(s.id);
@@ -450,6 +514,119 @@ void MqttEngine::ShutdownAll() {
     Detach(c);
     transport_->CloseConnection(c);
   }
+}
+
+void MqttEngine::Restore(RestoredSession restored) {
+  Session& s = CreateSession(std::move(restored.state.client_id));
+  s.version = restored.state.version;
+  s.expiry_s = restored.state.expiry_s;
+  s.logged = true;
+  s.disconnected_ns = mono_ns_;  // the expiry clock restarts with the broker
+  for (const auto& [filter, options] : restored.state.subscriptions) {
+    transport_->Subscribe(s.id, filter, options);
+    s.SetSubscription(filter, options);
+  }
+  s.seen_end = std::move(restored.consumed);
+  s.pending.assign(s.seen_end.size(), 0);
+  for (RestoredSession::Owed& owed : restored.queue) {
+    Outbound out;
+    out.message = std::move(owed.message);
+    out.qos = owed.qos;
+    out.retain = owed.retain;
+    out.subscription_ids.assign(owed.subscription_ids.begin(), owed.subscription_ids.end());
+    const size_t bytes = out.message->footprint();
+    if (s.queue.size() >= options_.max_queued_messages ||
+        s.queued_bytes + bytes > options_.max_queued_bytes) {
+      ++stats_.queue_dropped;
+      ++s.dropped_messages;
+      continue;
+    }
+    if (out.message->logged()) {
+      out.tracked = true;
+      s.NoteRouted(*out.message);
+      s.AddPending(*out.message);
+    }
+    s.queued_bytes += bytes;
+    s.queue.push_back(std::move(out));
+  }
+  if (s.dropped_messages != 0) {
+    TELEMQ_LOG(kWarning, "session '%s': %llu recovered messages over the queue limits dropped",
+               s.client_id, static_cast<unsigned long long>(s.dropped_messages));
+  }
+  for (uint16_t id : restored.inbound_qos2) s.inbound_qos2.insert(id);
+  if (s.expiry_s != UINT32_MAX) {
+    transport_->WakeAt(mono_ns_ + int64_t{s.expiry_s} * kNsPerSecond);
+  }
+}
+
+void MqttEngine::MarkConsumedDirty(Session& s) {
+  if (s.consumed_dirty || !s.logged) return;
+  s.consumed_dirty = true;
+  consumed_dirty_.push_back(s.id);
+}
+
+void MqttEngine::FlushConsumed() {
+  for (SessionId id : consumed_dirty_) {
+    // Ended sessions leave stale ids behind; their slot is null or reused
+    // (then the flag tells whether the new session is listed).
+    Session* s = sessions_[id].get();
+    if (s == nullptr || !s->consumed_dirty) continue;
+    s->consumed_dirty = false;
+    if (persistence_ == nullptr || !s->logged) continue;
+    s->ConsumedOffsets(&scratch_consumed_);
+    persistence_->AppendConsumed(s->client_id, scratch_consumed_);
+  }
+  consumed_dirty_.clear();
+}
+
+void MqttEngine::WriteCheckpoint() {
+  if (persistence_ == nullptr) return;
+  persistence_->AppendCheckpointBegin();
+  std::vector<uint16_t> ids;
+  for (const auto& holder : sessions_) {
+    const Session* s = holder.get();
+    if (s == nullptr || !s->logged) continue;
+    // Errors surface through the records that wait for the log.
+    (void)persistence_->AppendSession({s->client_id, s->version, s->expiry_s, s->subscriptions});
+    s->ConsumedOffsets(&scratch_consumed_);
+    persistence_->AppendConsumed(s->client_id, scratch_consumed_);
+    ids.assign(s->inbound_qos2.begin(), s->inbound_qos2.end());
+    if (!ids.empty()) persistence_->AppendQos2Pending(s->client_id, ids);
+  }
+  const uint32_t mine = persistence_->partition();
+  retained_.ForEach([&](const MessageRef& m) {
+    if (m->logged() && m->log_partition() == mine) persistence_->AppendRetainedCopy(*m);
+  });
+  persistence_->AppendCheckpointEnd();
+}
+
+void MqttEngine::NeededOffsets(std::vector<uint64_t>* needed) const {
+  needed->clear();
+  std::vector<uint64_t> consumed;
+  for (const auto& holder : sessions_) {
+    const Session* s = holder.get();
+    if (s == nullptr || !s->logged) continue;
+    s->ConsumedOffsets(&consumed);
+    if (needed->size() < consumed.size()) needed->resize(consumed.size(), UINT64_MAX);
+    for (size_t p = 0; p < consumed.size(); ++p) {
+      // A partition the session never received from: it needs nothing there.
+      if (s->seen_end[p] == 0 && s->pending[p] == 0) continue;
+      (*needed)[p] = std::min((*needed)[p], consumed[p]);
+    }
+  }
+}
+
+void MqttEngine::Abort(ConnId c, ReasonCode reason, std::string_view why) {
+  if (c >= conns_.size() || conns_[c] == nullptr) return;
+  Connection& conn = *conns_[c];
+  if (conn.version == ProtocolVersion::kV5 && conn.connected) {
+    mqtt::Disconnect d;
+    d.reason_code = reason;
+    Send(c, conn, d);
+  }
+  TELEMQ_LOG(kWarning, "closing connection of '%s': %s", conn.client_id, std::string(why));
+  Detach(c);
+  transport_->CloseConnection(c);
 }
 
 }  // namespace telemq::session

@@ -27,6 +27,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "broker/router/match_result.h"
+#include "broker/session/persistence.h"
 #include "broker/session/retained_store.h"
 #include "broker/session/session.h"
 #include "broker/session/transport.h"
@@ -53,13 +54,16 @@ struct EngineStats {
   uint64_t queue_dropped = 0;     // session queue over its limits
   uint64_t oversize_dropped = 0;  // larger than the client's Maximum Packet Size
   uint64_t protocol_errors = 0;
+  uint64_t log_refused = 0;  // PUBLISH / SUBSCRIBE / CONNECT refused: the log failed
   uint64_t connections = 0;  // currently open
   uint64_t sessions = 0;     // currently held
 };
 
 class MqttEngine {
  public:
-  MqttEngine(const EngineOptions& options, Transport* transport);
+  // `persistence` may be null (memory only); both outlive the engine.
+  MqttEngine(const EngineOptions& options, Transport* transport,
+             Persistence* persistence = nullptr);
   ~MqttEngine();
   MqttEngine(const MqttEngine&) = delete;
   MqttEngine& operator=(const MqttEngine&) = delete;
@@ -90,6 +94,21 @@ class MqttEngine {
   // time of the next deadline (INT64_MAX: none).
   int64_t OnTimer();
 
+  // A persistent session rebuilt from the log, before any connection.
+  void Restore(RestoredSession restored);
+  // Logs how far sessions whose consumption changed have got (once per loop
+  // turn, before the shard's group commit).
+  void FlushConsumed();
+  // Re-writes the durable state this shard owns into its log (Persistence's
+  // checkpoint), so retention can delete older segments.
+  void WriteCheckpoint();
+  // Per log partition, the lowest offset a logged session of this shard may
+  // still need (UINT64_MAX: none), for retention.
+  void NeededOffsets(std::vector<uint64_t>* needed) const;
+  // Ends a connection for a broker-side reason (the log failed): 5.0
+  // DISCONNECT with `reason`, then close; the will is published.
+  void Abort(ConnId c, mqtt::ReasonCode reason, std::string_view why);
+
   // Graceful shutdown: DISCONNECT (5.0: Server shutting down) to every client.
   void ShutdownAll();
 
@@ -107,6 +126,9 @@ class MqttEngine {
                      std::span<const uint8_t> from_connect);
   bool HandlePublish(ConnId c, Connection& conn, mqtt::Publish& p);
   void HandlePuback(Connection& conn, uint16_t packet_id);
+  // Ends an outbound flow (PUBACK, PUBCOMP, a refusing PUBREC); false when
+  // no message has this id in flight.
+  bool CompleteInFlight(Session& s, uint16_t packet_id);
   void HandlePubrec(ConnId c, Connection& conn, const mqtt::Pubrec& p);
   void HandlePubrel(ConnId c, Connection& conn, const mqtt::Pubrel& p);
   void HandlePubcomp(Connection& conn, uint16_t packet_id);
@@ -122,7 +144,14 @@ class MqttEngine {
   void Detach(ConnId c);
   void EndSession(Session& s);
   void PublishWill(Session& s);
-  MessageRef MakeMessage(const mqtt::Publish& p, SessionId origin, const Connection& conn);
+  // Builds the shared Message of a PUBLISH (or will). When `log` is set,
+  // appends it to the log first; on a log failure returns null.
+  MessageRef MakeMessage(const mqtt::Publish& p, SessionId origin, const Connection& conn,
+                         bool log = false, uint16_t packet_id = 0);
+  // Appends the session's state (created or changed) when it is persistent
+  // and holds `c`'s output behind it. False when the log refused.
+  bool LogSession(Session& s, ConnId c);
+  void MarkConsumedDirty(Session& s);
 
   // Outbound path.
   void Enqueue(Session& s, Outbound out);
@@ -139,6 +168,7 @@ class MqttEngine {
 
   EngineOptions options_;
   Transport* transport_;
+  Persistence* persistence_;
   int64_t mono_ns_ = 0;
   int64_t real_ns_ = 0;
 
@@ -150,6 +180,8 @@ class MqttEngine {
   uint64_t assigned_ids_ = 0;
   EngineStats stats_;
   std::vector<MessageRef> scratch_retained_;
+  std::vector<SessionId> consumed_dirty_;
+  std::vector<uint64_t> scratch_consumed_;
 };
 
 }  // namespace telemq::session

@@ -17,8 +17,8 @@ namespace {
 constexpr int64_t kNsPerSecond = 1'000'000'000;
 }  // namespace
 
-MessageRef MqttEngine::MakeMessage(const mqtt::Publish& p, SessionId origin,
-                                   const Connection& conn) {
+MessageRef MqttEngine::MakeMessage(const mqtt::Publish& p, SessionId origin, const Connection& conn,
+                                   bool log, uint16_t packet_id) {
   // 5.0 properties that travel with the message, encoded once here and
   // decoded per 5.0 subscriber. The alias is the publisher's, the expiry is
   // rewritten per delivery, the will delay belongs to the will.
@@ -40,15 +40,37 @@ MessageRef MqttEngine::MakeMessage(const mqtt::Publish& p, SessionId origin,
       mqtt::property_codec::Write(forward, content, w);
     }
   }
-  return Message::Create({.topic = p.topic,
-                          .payload = p.payload,
-                          .properties = {block.data(), block.size()},
-                          .qos = static_cast<uint8_t>(p.qos),
-                          .retain = p.retain,
-                          .origin_session = origin,
-                          .origin_shard = static_cast<int32_t>(transport_->shard_index()),
-                          .arrival_ns = real_ns_,
-                          .expiry_ns = expiry_ns});
+  MessageInit init{.topic = p.topic,
+                   .payload = p.payload,
+                   .properties = {block.data(), block.size()},
+                   .qos = static_cast<uint8_t>(p.qos),
+                   .retain = p.retain,
+                   .origin_session = origin,
+                   .origin_shard = static_cast<int32_t>(transport_->shard_index()),
+                   .arrival_ns = real_ns_,
+                   .expiry_ns = expiry_ns};
+  if (log) {
+    absl::StatusOr<uint64_t> offset = persistence_->AppendMessage(init, conn.client_id, packet_id);
+    if (!offset.ok()) {
+      TELEMQ_LOG(kError, "PUBLISH of '%s' to '%s' refused: %s", conn.client_id,
+                 std::string(p.topic), std::string(offset.status().message()));
+      return MessageRef();
+    }
+    init.log_partition = persistence_->partition();
+    init.log_offset = *offset;
+  }
+  return Message::Create(init);
+}
+
+bool MqttEngine::CompleteInFlight(Session& s, uint16_t packet_id) {
+  InFlight* f = s.FindInFlight(packet_id);
+  if (f == nullptr) return false;
+  if (f->out.tracked) {
+    s.Settle(f->out);
+    MarkConsumedDirty(s);
+  }
+  s.EraseInFlight(packet_id);
+  return true;
 }
 
 bool MqttEngine::HandlePublish(ConnId c, Connection& conn, mqtt::Publish& p) {
@@ -82,7 +104,32 @@ bool MqttEngine::HandlePublish(ConnId c, Connection& conn, mqtt::Publish& p) {
     return true;
   }
   ++stats_.messages_received;
-  MessageRef message = MakeMessage(p, s.id, conn);
+  const bool log = persistence_ != nullptr &&
+                   persistence_->ShouldLog(p.topic, static_cast<uint8_t>(p.qos), p.retain);
+  // A QoS 2 packet id matters after a restart only to a session that survives it.
+  const uint16_t logged_id = p.qos == mqtt::QoS::kExactlyOnce && s.logged ? p.packet_id : 0;
+  MessageRef message = MakeMessage(p, s.id, conn, log, logged_id);
+  if (!message) {
+    // The log has failed: nothing may be acknowledged as stored.
+    ++stats_.log_refused;
+    if (p.qos == mqtt::QoS::kAtMostOnce) return true;
+    if (conn.version == ProtocolVersion::kV5) {
+      if (p.qos == mqtt::QoS::kAtLeastOnce) {
+        Send(c, conn,
+             mqtt::Puback{.packet_id = p.packet_id, .reason_code = ReasonCode::kUnspecifiedError});
+      } else {
+        Send(c, conn,
+             mqtt::Pubrec{.packet_id = p.packet_id, .reason_code = ReasonCode::kUnspecifiedError});
+      }
+      return true;
+    }
+    Abort(c, ReasonCode::kUnspecifiedError, "the log failed: a QoS 1/2 PUBLISH cannot be stored");
+    return false;
+  }
+  // The acknowledgement below leaves only once the message is durable.
+  if (message->logged() && p.qos != mqtt::QoS::kAtMostOnce) {
+    transport_->HoldOutput(c, message->log_offset());
+  }
   if (p.retain) transport_->RouteRetained(message);
   transport_->Route(message, s.id);
   // Route may deliver to this very connection (it subscribed to its topic),
@@ -98,7 +145,7 @@ bool MqttEngine::HandlePublish(ConnId c, Connection& conn, mqtt::Publish& p) {
 
 void MqttEngine::HandlePuback(Connection& conn, uint16_t packet_id) {
   Session& s = *sessions_[conn.session];
-  if (s.EraseInFlight(packet_id)) Pump(s);
+  if (CompleteInFlight(s, packet_id)) Pump(s);
 }
 
 void MqttEngine::HandlePubrec(ConnId c, Connection& conn, const mqtt::Pubrec& p) {
@@ -109,11 +156,16 @@ void MqttEngine::HandlePubrec(ConnId c, Connection& conn, const mqtt::Pubrec& p)
     rel.reason_code = ReasonCode::kPacketIdentifierNotFound;
   } else if (static_cast<uint8_t>(p.reason_code) >= 0x80) {
     // 5.0: the receiver refused the message; the flow ends here.
-    s.EraseInFlight(p.packet_id);
+    CompleteInFlight(s, p.packet_id);
     Pump(s);
     return;
   } else {
     f->state = InFlight::State::kAwaitPubcomp;
+    // The client has the message: it is consumed, only PUBREL/PUBCOMP remain.
+    if (f->out.tracked) {
+      s.Settle(f->out);
+      MarkConsumedDirty(s);
+    }
     f->out.message = MessageRef();  // only the packet id is needed from now on
   }
   Send(c, conn, rel);
@@ -124,13 +176,20 @@ void MqttEngine::HandlePubrel(ConnId c, Connection& conn, const mqtt::Pubrel& p)
   mqtt::Pubcomp comp{.packet_id = p.packet_id};
   if (s.inbound_qos2.erase(p.packet_id) == 0) {
     comp.reason_code = ReasonCode::kPacketIdentifierNotFound;
+  } else if (s.logged && persistence_ != nullptr) {
+    absl::StatusOr<uint64_t> offset = persistence_->AppendQos2Release(s.client_id, p.packet_id);
+    if (!offset.ok()) {
+      Abort(c, ReasonCode::kUnspecifiedError, "the log failed: a PUBREL cannot be recorded");
+      return;
+    }
+    transport_->HoldOutput(c, *offset);
   }
   Send(c, conn, comp);
 }
 
 void MqttEngine::HandlePubcomp(Connection& conn, uint16_t packet_id) {
   Session& s = *sessions_[conn.session];
-  if (s.EraseInFlight(packet_id)) Pump(s);
+  if (CompleteInFlight(s, packet_id)) Pump(s);
 }
 
 void MqttEngine::Deliver(const MessageRef& message, const router::MatchResult& matches) {
@@ -141,12 +200,17 @@ void MqttEngine::Deliver(const MessageRef& message, const router::MatchResult& m
     out.message = message;
     out.qos = std::min(d.qos, message->qos());
     out.retain = d.retain_as_published && message->retain();
+    out.tracked = s->logged && message->logged();
     for (uint32_t id : matches.subscription_ids(d)) out.subscription_ids.push_back(id);
     Enqueue(*s, std::move(out));
   }
 }
 
 void MqttEngine::Enqueue(Session& s, Outbound out) {
+  if (out.tracked) {
+    s.NoteRouted(*out.message);
+    MarkConsumedDirty(s);
+  }
   if (out.qos == 0) {
     // QoS 0 is never queued: offline sessions miss it, and a client that
     // does not read fast enough loses it once its output passes the limit.
@@ -164,9 +228,10 @@ void MqttEngine::Enqueue(Session& s, Outbound out) {
       s.inflight.size() < InflightLimit(options_.max_inflight, conn->client_receive_max)) {
     const uint16_t id = s.AllocatePacketId();
     if (SendPublish(s, out, id, false)) {
-      s.inflight.push_back(
-          InFlight{std::move(out), id,
-                   out.qos == 1 ? InFlight::State::kAwaitPuback : InFlight::State::kAwaitPubrec});
+      if (out.tracked) s.AddPending(*out.message);
+      const InFlight::State state =
+          out.qos == 1 ? InFlight::State::kAwaitPuback : InFlight::State::kAwaitPubrec;
+      s.inflight.push_back(InFlight{std::move(out), id, state});
     }
     return;
   }
@@ -174,14 +239,21 @@ void MqttEngine::Enqueue(Session& s, Outbound out) {
   if (s.queue.size() >= options_.max_queued_messages ||
       s.queued_bytes + bytes > options_.max_queued_bytes) {
     ++stats_.queue_dropped;
-    if (s.dropped_messages++ % 1000 == 0) {
-      TELEMQ_LOG(kWarning, "session '%s': queue full (%zu messages, %llu bytes), dropping QoS %d",
+    ++s.dropped_messages;
+    // At most one line a second per session, however fast messages drop.
+    if (mono_ns_ >= s.next_drop_log_ns) {
+      TELEMQ_LOG(kWarning,
+                 "session '%s': queue full (%zu messages, %llu bytes): dropped %llu QoS 1/2 "
+                 "messages since the last report",
                  s.client_id, s.queue.size(), static_cast<unsigned long long>(s.queued_bytes),
-                 out.qos);
+                 static_cast<unsigned long long>(s.dropped_messages - s.dropped_reported));
+      s.dropped_reported = s.dropped_messages;
+      s.next_drop_log_ns = mono_ns_ + kNsPerSecond;
     }
     return;
   }
   s.queued_bytes += bytes;
+  if (out.tracked) s.AddPending(*out.message);
   s.queue.push_back(std::move(out));
 }
 
@@ -194,14 +266,19 @@ void MqttEngine::Pump(Session& s) {
     s.queue.pop_front();
     s.queued_bytes -= out.message->footprint();
     const int64_t expiry = out.message->expiry_ns();
-    if (expiry != 0 && expiry <= real_ns_) continue;  // MQTT 5 3.3.2.3.3: expired, drop
-    const uint16_t id = s.AllocatePacketId();
-    const uint8_t qos = out.qos;
-    if (SendPublish(s, out, id, false)) {
-      s.inflight.push_back(
-          InFlight{std::move(out), id,
-                   qos == 1 ? InFlight::State::kAwaitPuback : InFlight::State::kAwaitPubrec});
+    const uint16_t id =
+        expiry != 0 && expiry <= real_ns_ ? 0 : s.AllocatePacketId();  // 5.0 3.3.2.3.3: expired
+    if (id == 0 || !SendPublish(s, out, id, false)) {
+      if (out.tracked) {
+        s.Settle(out);  // dropped: consumed all the same
+        MarkConsumedDirty(s);
+      }
+      continue;
     }
+    const uint8_t qos = out.qos;
+    s.inflight.push_back(
+        InFlight{std::move(out), id,
+                 qos == 1 ? InFlight::State::kAwaitPuback : InFlight::State::kAwaitPubrec});
   }
 }
 

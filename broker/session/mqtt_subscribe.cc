@@ -50,6 +50,12 @@ void MqttEngine::HandleSubscribe(ConnId c, Connection& conn, const mqtt::Subscri
       retained_for.push_back({first, scratch_retained_.size() - first, granted});
     }
   }
+  // A persistent session's subscriptions are durable before the SUBACK.
+  if (s.logged && !LogSession(s, c)) {
+    ++stats_.log_refused;
+    Abort(c, ReasonCode::kUnspecifiedError, "the log failed: a subscription cannot be stored");
+    return;
+  }
   Send(c, conn, ack);
   TELEMQ_LOG(kDebug, "client '%s' subscribed to %zu filter(s)", conn.client_id,
              p.subscriptions.size());
@@ -72,10 +78,17 @@ void MqttEngine::HandleUnsubscribe(ConnId c, Connection& conn, const mqtt::Unsub
   Session& s = *sessions_[conn.session];
   mqtt::Unsuback ack;
   ack.packet_id = p.packet_id;
+  bool changed = false;
   for (std::string_view filter : p.filters) {
     const bool found = s.RemoveSubscription(filter);
     if (found) transport_->Unsubscribe(s.id, filter);
+    changed |= found;
     ack.reason_codes.push_back(found ? ReasonCode::kSuccess : ReasonCode::kNoSubscriptionExisted);
+  }
+  if (changed && s.logged && !LogSession(s, c)) {
+    ++stats_.log_refused;
+    Abort(c, ReasonCode::kUnspecifiedError, "the log failed: an unsubscription cannot be stored");
+    return;
   }
   Send(c, conn, ack);
 }

@@ -35,6 +35,15 @@ class RetainedStore {
 
   size_t size() const { return by_topic_.size(); }
 
+  // Calls fn(const MessageRef&) for every retained message held (expired
+  // ones included; clears are not messages).
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (const auto& [topic, e] : by_topic_) {
+      if (e.message) fn(e.message);
+    }
+  }
+
  private:
   struct Entry {
     MessageRef message;  // null: a clear we remember for versioning

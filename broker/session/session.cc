@@ -44,4 +44,48 @@ bool Session::RemoveSubscription(std::string_view filter) {
   return true;
 }
 
+void Session::NoteRouted(const Message& m) {
+  const uint32_t p = m.log_partition();
+  if (seen_end.size() <= p) {
+    seen_end.resize(size_t{p} + 1, 0);
+    pending.resize(size_t{p} + 1, 0);
+  }
+  seen_end[p] = std::max(seen_end[p], m.log_offset() + 1);
+}
+
+void Session::AddPending(const Message& m) { ++pending[m.log_partition()]; }
+
+void Session::Settle(Outbound& out) {
+  if (!out.tracked) return;
+  out.tracked = false;
+  --pending[out.message->log_partition()];
+}
+
+void Session::ConsumedOffsets(std::vector<uint64_t>* out) const {
+  out->assign(seen_end.begin(), seen_end.end());
+  for (uint32_t p = 0; p < pending.size(); ++p) {
+    if (pending[p] == 0) continue;
+    // Tracked messages of one partition arrive in offset order, and the
+    // in-flight window followed by the queue keeps arrival order: the first
+    // one met is the oldest still pending.
+    auto of_p = [p](const Outbound& o) { return o.tracked && o.message->log_partition() == p; };
+    const Outbound* oldest = nullptr;
+    for (const InFlight& f : inflight) {
+      if (of_p(f.out)) {
+        oldest = &f.out;
+        break;
+      }
+    }
+    if (oldest == nullptr) {
+      for (const Outbound& o : queue) {
+        if (of_p(o)) {
+          oldest = &o;
+          break;
+        }
+      }
+    }
+    if (oldest != nullptr) (*out)[p] = oldest->message->log_offset();
+  }
+}
+
 }  // namespace telemq::session

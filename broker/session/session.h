@@ -36,6 +36,9 @@ struct Outbound {
   MessageRef message;
   uint8_t qos = 0;      // after the downgrade to the subscription's QoS
   bool retain = false;  // RETAIN flag to send
+  // Counted in the session's consumption of the message's log partition
+  // (a routed, logged message to a persistent session; not a retained copy).
+  bool tracked = false;
   absl::InlinedVector<uint32_t, 1> subscription_ids;
 };
 
@@ -76,6 +79,18 @@ struct Session {
   int64_t will_due_ns = 0;
 
   uint64_t dropped_messages = 0;  // queue limits, expiry, packet size
+  uint64_t dropped_reported = 0;  // dropped_messages at the last log line
+  int64_t next_drop_log_ns = 0;   // no queue-full line before this time
+
+  // Durable state (persistence.h). `logged`: the log holds this session
+  // (its last session record is not followed by a session end).
+  bool logged = false;
+  // Per log partition: one past the highest offset routed to this session,
+  // and how many tracked messages of the partition are queued or in flight.
+  // What the session has consumed follows from both (ConsumedOffsets).
+  std::vector<uint64_t> seen_end;
+  std::vector<uint32_t> pending;
+  bool consumed_dirty = false;  // listed in the engine's consumed_dirty_
 
   bool persistent() const { return expiry_s != 0; }
 
@@ -86,6 +101,16 @@ struct Session {
   // Subscription bookkeeping; returns false when `filter` was not present.
   void SetSubscription(std::string_view filter, const router::SubscriptionOptions& options);
   bool RemoveSubscription(std::string_view filter);
+
+  // Consumption of logged messages. NoteRouted when a tracked message
+  // reaches the session, AddPending when it is queued or in flight,
+  // Settle when it leaves (acknowledged, dropped or expired).
+  void NoteRouted(const Message& m);
+  void AddPending(const Message& m);
+  void Settle(Outbound& out);
+  // Per partition, the offset below which every message is settled: the
+  // oldest pending message's, or seen_end when none is pending.
+  void ConsumedOffsets(std::vector<uint64_t>* out) const;
 };
 
 }  // namespace telemq::session

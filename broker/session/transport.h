@@ -28,6 +28,11 @@ class Transport {
   virtual void CommitOutput(ConnId c, size_t n) = 0;
   // Bytes committed and not yet sent (for back-pressure on QoS 0).
   virtual size_t OutputBytes(ConnId c) const = 0;
+  // Output committed to `c` after this call is sent only once the shard's
+  // log is durable past record `log_offset` (per the durability mode), so an
+  // acknowledgement never promises what a crash could still take away.
+  // Output committed before is unaffected.
+  virtual void HoldOutput(ConnId c, uint64_t log_offset) = 0;
 
   // Closes the connection once what is already committed has been sent (so a
   // CONNACK or DISCONNECT with a reason reaches the client). The engine

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "broker/base/log.h"
 #include "broker/net/listener.h"
+#include "broker/shard/ownership.h"
 
 namespace telemq::shard {
 
@@ -33,17 +34,6 @@ int64_t ClockNs(clockid_t clock) {
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-// FNV-1a: stable across threads and runs, unlike a per-process seeded hash,
-// so every shard computes the same owner.
-uint32_t Fnv1a(std::string_view s) {
-  uint32_t h = 2166136261u;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 16777619u;
-  }
-  return h;
-}
-
 }  // namespace
 
 struct Shard::SendOp {
@@ -57,7 +47,8 @@ Shard::Shard(const ShardOptions& options, ShardGroup* group)
       options_(options),
       outbox_(group->size()),
       wake_targets_(group->size()),
-      engine_(options.engine, this) {
+      engine_(options.engine, this, options.log),
+      log_(options.log) {
   // Telemetry topics repeat endlessly: a topic's match result is cached
   // until a subscription change bumps the trie's version (docs/router.md).
   local_.EnableMatchCache(options.match_cache_entries);
@@ -85,6 +76,16 @@ absl::Status Shard::Init() {
                                         options_.recv_buffer_size);
   if (!buffers.ok()) return buffers.status();
   buffers_.emplace(*std::move(buffers));
+  UpdateClock();
+  // Before the first accept: a client that connects finds its session.
+  if (options_.recovered != nullptr) Restore(options_.recovered);
+  if (log_ != nullptr) {
+    // The recovered state, written afresh: from here on, older segments are
+    // needed only for what sessions have not consumed.
+    engine_.WriteCheckpoint();
+    next_maintain_ns_ = mono_ns_ + options_.maintain_interval_ns;
+    WakeAt(next_maintain_ns_);
+  }
   ArmAccept();
   ArmWake();
   return ring_->Submit();
@@ -92,21 +93,57 @@ absl::Status Shard::Init() {
 
 void Shard::UpdateClock() {
   mono_ns_ = ClockNs(CLOCK_MONOTONIC);
-  engine_.SetClock(mono_ns_, ClockNs(CLOCK_REALTIME));
+  const int64_t real_ns = ClockNs(CLOCK_REALTIME);
+  engine_.SetClock(mono_ns_, real_ns);
+  if (log_ != nullptr) log_->SetClock(real_ns, mono_ns_);
+}
+
+void Shard::MaintainLog() {
+  next_maintain_ns_ = mono_ns_ + options_.maintain_interval_ns;
+  engine_.NeededOffsets(&needed_scratch_);
+  for (uint32_t p = 0; p < group_->size(); ++p) {
+    const uint64_t need = p < needed_scratch_.size() ? needed_scratch_[p] : UINT64_MAX;
+    group_->needed(index_, p).store(need, std::memory_order_relaxed);
+  }
+  uint64_t needed = UINT64_MAX;
+  for (uint32_t s = 0; s < group_->size(); ++s) {
+    needed = std::min(needed, group_->needed(s, index_).load(std::memory_order_relaxed));
+  }
+  log_->Maintain(needed, ClockNs(CLOCK_REALTIME));
+}
+
+void Shard::Restore(persist::RecoveredState* recovered) {
+  // Every shard learns every restored subscription's owner directly, so no
+  // PUBLISH can race ahead of the interest mail of a restored session.
+  for (const auto& [filter, owner] : recovered->interest) interest_.Add(filter, owner);
+  for (const MessageRef& m : recovered->retained) engine_.ApplyRetained(m);
+  if (index_ < recovered->sessions.size()) {
+    for (session::RestoredSession& s : recovered->sessions[index_]) engine_.Restore(std::move(s));
+    recovered->sessions[index_].clear();
+  }
 }
 
 void Shard::Run() {
   SetLogShard(static_cast<int>(index_));
   UpdateClock();
   for (;;) {
+    if (log_ != nullptr) {
+      engine_.FlushConsumed();
+      if (log_->TakeRolled()) engine_.WriteCheckpoint();  // at the new segment's start
+      SubmitLogWrite();
+    }
     FlushSends();
     FlushOutbox();
-    if (stopping_ && (live_conns_ == 0 || mono_ns_ >= shutdown_deadline_ns_)) break;
+    // A log write in flight references the partition's buffers: never leave
+    // before it completes.
+    const bool log_busy = log_ != nullptr && log_->partition_store().write_in_flight();
+    if (stopping_ && (live_conns_ == 0 || mono_ns_ >= shutdown_deadline_ns_) && !log_busy) break;
 
     absl::Duration timeout = absl::InfiniteDuration();
     int64_t deadline = next_timer_ns_;
     if (stopping_) deadline = std::min(deadline, shutdown_deadline_ns_);
     if (!closing_.empty()) deadline = std::min(deadline, mono_ns_ + 100'000'000);
+    if (log_ != nullptr) deadline = std::min(deadline, log_->next_sync_ns());
     if (deadline != INT64_MAX)
       timeout = absl::Nanoseconds(std::max<int64_t>(0, deadline - mono_ns_));
 
@@ -140,6 +177,10 @@ void Shard::Run() {
       next_timer_ns_ = INT64_MAX;
       WakeAt(engine_.OnTimer());
       if (accept_paused_until_ns_ > mono_ns_) WakeAt(accept_paused_until_ns_);
+      if (log_ != nullptr) {
+        if (mono_ns_ >= next_maintain_ns_) MaintainLog();
+        WakeAt(next_maintain_ns_);
+      }
     }
     if (!closing_.empty()) ForceStuckCloses();
     MaybeArmAccept();
@@ -153,6 +194,12 @@ void Shard::Run() {
     close(c.fd);
     c.fd = -1;
     group_->ReleaseConnection();
+  }
+  if (log_ != nullptr) {
+    if (absl::Status s = log_->Close(); !s.ok()) {
+      TELEMQ_LOG(kError, "log partition %u not flushed at shutdown: %s", index_,
+                 std::string(s.message()));
+    }
   }
 }
 
@@ -185,6 +232,10 @@ void Shard::HandleCompletion(const io_uring_cqe& cqe) {
       return;
     case OpKind::kWake:
       ArmWake();
+      return;
+    case OpKind::kLogWrite:
+    case OpKind::kLogSync:
+      OnLogCompletion(tag.kind, cqe.res);
       return;
     default:
       return;  // cancels and closes carry nothing to act on
@@ -352,7 +403,8 @@ void Shard::FlushSends() {
     Conn& c = conns_[slot];
     c.in_dirty = false;
     if (c.fd < 0) continue;
-    if (c.send == nullptr && !c.out.empty() && !c.peer_closed) StartSend(slot);
+    const bool sendable = c.holds.empty() || c.holds.front().position > c.sent;
+    if (c.send == nullptr && !c.out.empty() && !c.peer_closed && sendable) StartSend(slot);
     if (c.closing) MaybeFinishClose(slot);
   }
   dirty_.clear();
@@ -369,7 +421,9 @@ void Shard::StartSend(uint32_t slot) {
   }
   op->msg = msghdr{};
   op->msg.msg_iov = op->iov;
-  op->msg.msg_iovlen = static_cast<size_t>(c.out.FillIovecs(op->iov, kMaxIov));
+  // Up to the first held byte (FlushSends checked there is at least one).
+  const size_t limit = c.holds.empty() ? SIZE_MAX : c.holds.front().position - c.sent;
+  op->msg.msg_iovlen = static_cast<size_t>(c.out.FillIovecs(op->iov, kMaxIov, limit));
   io_uring_sqe* sqe = ring_->NextSqe();
   io_uring_prep_sendmsg(sqe, c.fd, &op->msg, MSG_NOSIGNAL);
   io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kSend, c.generation, slot}));
@@ -382,6 +436,7 @@ void Shard::OnSend(uint32_t slot, const io_uring_cqe& cqe) {
   c.send = nullptr;
   if (cqe.res > 0) {
     c.out.Consume(chunks_, static_cast<size_t>(cqe.res));
+    c.sent += static_cast<uint64_t>(cqe.res);
     if (!c.out.empty()) {
       MarkDirty(slot);  // short send, or more was queued meanwhile
     } else if (!c.closing) {
@@ -485,7 +540,7 @@ void Shard::CompleteHandOff(uint32_t slot) {
 }
 
 uint32_t Shard::OwnerShard(std::string_view client_id) const {
-  return Fnv1a(client_id) % group_->size();
+  return OwnerShardOf(client_id, group_->size());
 }
 
 std::span<uint8_t> Shard::ReserveOutput(session::ConnId c, size_t n) {
@@ -494,7 +549,97 @@ std::span<uint8_t> Shard::ReserveOutput(session::ConnId c, size_t n) {
 
 void Shard::CommitOutput(session::ConnId c, size_t n) {
   conns_[c].out.Commit(n);
+  conns_[c].committed += n;
   MarkDirty(c);
+}
+
+void Shard::HoldOutput(session::ConnId slot, uint64_t offset) {
+  if (log_ == nullptr || !log_->holds_output() || offset < log_->release_offset()) return;
+  Conn& c = conns_[slot];
+  if (!c.holds.empty() && c.holds.back().offset >= log_->unsubmitted_from()) {
+    // Both records are in no write yet: they become durable together, so
+    // one hold serves (the usual case: many PUBACKs in one turn).
+    c.holds.back().offset = std::max(c.holds.back().offset, offset);
+    return;
+  }
+  if (c.holds.empty()) held_.push_back(slot);
+  c.holds.push_back({c.committed, offset});
+}
+
+void Shard::SubmitLogWrite() {
+  const storage::WriteRequest* w = log_->PrepareWrite();
+  if (w == nullptr) return;
+  const int fd = w->file->fd();
+  log_sync_linked_ = w->sync && !w->iov.empty();
+  log_write_result_ = 0;
+  if (!w->iov.empty()) {
+    io_uring_sqe* sqe = ring_->NextSqe();
+    io_uring_prep_writev(sqe, fd, w->iov.data(), static_cast<unsigned>(w->iov.size()), w->position);
+    io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kLogWrite, 0, index_}));
+    // The sync runs only after the write succeeded in full; a failed or
+    // short write cancels it (-ECANCELED), which fails the partition.
+    if (w->sync) sqe->flags |= IOSQE_IO_LINK;
+  }
+  if (w->sync) {
+    io_uring_sqe* sqe = ring_->NextSqe();
+    io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+    io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kLogSync, 0, index_}));
+  }
+}
+
+void Shard::OnLogCompletion(OpKind kind, int res) {
+  if (kind == OpKind::kLogWrite && log_sync_linked_) {
+    log_write_result_ = res;  // the linked sync completes the request
+    return;
+  }
+  if (kind == OpKind::kLogWrite) {
+    log_->CompleteWrite(res, 0);
+  } else {
+    log_->CompleteWrite(log_write_result_, res);
+  }
+  if (log_->failed()) {
+    FailHeldConnections();
+  } else {
+    ReleaseHolds();
+  }
+}
+
+void Shard::ReleaseHolds() {
+  const uint64_t released = log_->release_offset();
+  for (size_t i = 0; i < held_.size();) {
+    const uint32_t slot = held_[i];
+    Conn& c = conns_[slot];
+    size_t done = 0;
+    while (done < c.holds.size() && c.holds[done].offset < released) ++done;
+    if (done > 0) {
+      c.holds.erase(c.holds.begin(), c.holds.begin() + static_cast<ptrdiff_t>(done));
+      MarkDirty(slot);
+    }
+    if (c.holds.empty()) {
+      held_[i] = held_.back();
+      held_.pop_back();
+    } else {
+      ++i;
+    }
+  }
+}
+
+void Shard::FailHeldConnections() {
+  // What these connections wait for will never be durable: their clients
+  // must not get the acknowledgements. Drop the connections unflushed; the
+  // clients retry elsewhere or later.
+  for (uint32_t slot : held_) {
+    Conn& c = conns_[slot];
+    if (c.fd < 0 || c.holds.empty()) continue;
+    if (!c.closing) {
+      engine_.Abort(slot, mqtt::ReasonCode::kUnspecifiedError,
+                    "the log failed before this client's messages were stored");
+    }
+    if (!c.shut) {
+      shutdown(c.fd, SHUT_RDWR);
+      c.shut = true;
+    }
+  }
 }
 
 size_t Shard::OutputBytes(session::ConnId c) const { return conns_[c].out.size(); }

@@ -13,9 +13,14 @@
 //      connection of another shard" reach the new subscriber;
 //   3. handle the completions (accepts, received bytes -> MqttEngine, send
 //      completions), recycling receive buffers;
-//   4. send: one sendmsg per connection with queued output, coalescing every
-//      packet queued during the turn; and push cross-shard mail, waking the
-//      target shards that sleep.
+//   4. log: the engine records what its sessions consumed, and the records
+//      appended during the turn go out as one write (linked to fdatasync in
+//      the sync durability mode): group commit. Output held behind records
+//      (acknowledgements that promise durability) is released when that
+//      write completes;
+//   5. send: one sendmsg per connection with queued output, coalescing every
+//      packet queued during the turn, up to the first byte still held; and
+//      push cross-shard mail, waking the target shards that sleep.
 //
 // The shard implements session::Transport for its MqttEngine.
 #pragma once
@@ -32,6 +37,8 @@
 #include "broker/io/completion.h"
 #include "broker/io/ring.h"
 #include "broker/net/output_queue.h"
+#include "broker/persist/recovery.h"
+#include "broker/persist/shard_log.h"
 #include "broker/router/interest_trie.h"
 #include "broker/router/subscription_trie.h"
 #include "broker/session/mqtt_engine.h"
@@ -49,6 +56,13 @@ struct ShardOptions {
   uint32_t recv_buffer_size = 16 * 1024;
   // Topics whose match result the shard's router keeps (0: no cache).
   size_t match_cache_entries = 65536;
+  // The shard's log (null: memory only), owned by the Broker.
+  persist::ShardLog* log = nullptr;
+  // State rebuilt from the log: Init restores this shard's sessions (moving
+  // them out of sessions[index]) and reads the rest. Null: nothing.
+  persist::RecoveredState* recovered = nullptr;
+  // How often the log's retention and disk guard run.
+  int64_t maintain_interval_ns = 10'000'000'000;
 };
 
 class Shard final : public session::Transport {
@@ -69,6 +83,7 @@ class Shard final : public session::Transport {
   std::span<uint8_t> ReserveOutput(session::ConnId c, size_t n) override;
   void CommitOutput(session::ConnId c, size_t n) override;
   size_t OutputBytes(session::ConnId c) const override;
+  void HoldOutput(session::ConnId c, uint64_t log_offset) override;
   void CloseConnection(session::ConnId c) override;
   void HandOff(session::ConnId c, uint32_t owner, std::span<const uint8_t> unprocessed) override;
   uint32_t OwnerShard(std::string_view client_id) const override;
@@ -84,6 +99,11 @@ class Shard final : public session::Transport {
 
  private:
   struct SendOp;
+  // Output from stream byte `position` on waits for log record `offset`.
+  struct Hold {
+    uint64_t position;
+    uint64_t offset;
+  };
   struct Conn {
     int fd = -1;
     uint32_t generation = 0;
@@ -97,6 +117,10 @@ class Shard final : public session::Transport {
     int64_t close_deadline_ns = 0;  // force the close if output is stuck
     SendOp* send = nullptr;         // the sendmsg in flight, if any
     net::OutputQueue out;
+    // Stream positions: bytes ever committed and ever sent.
+    uint64_t committed = 0;
+    uint64_t sent = 0;
+    std::vector<Hold> holds;       // oldest first; offsets increase
     std::vector<uint8_t> partial;  // received, not yet consumed by the engine
   };
 
@@ -125,6 +149,15 @@ class Shard final : public session::Transport {
   void Feed(uint32_t slot, std::span<const uint8_t> data);
   void MarkDirty(uint32_t slot);
   void Post(uint32_t to, Mail mail);
+  // Group commit of the turn's log records.
+  void SubmitLogWrite();
+  void OnLogCompletion(io::OpKind kind, int res);
+  void ReleaseHolds();
+  void FailHeldConnections();
+  void Restore(persist::RecoveredState* recovered);
+  // Every maintain_interval_ns: publishes what this shard's sessions need of each
+  // log partition, then lets the log apply retention to its own.
+  void MaintainLog();
   void DeliverLocal(const MessageRef& message, session::SessionId publisher,
                     router::SharedSelection shared);
   void UpdateClock();
@@ -161,6 +194,13 @@ class Shard final : public session::Transport {
   int64_t next_accept_error_log_ns_ = 0;
   uint64_t accept_errors_suppressed_ = 0;
   std::vector<uint32_t> closing_;  // slots waiting for their output to go out
+
+  persist::ShardLog* log_;
+  std::vector<uint32_t> held_;    // slots with holds (may list stale slots)
+  bool log_sync_linked_ = false;  // the write in flight has a linked sync
+  int64_t log_write_result_ = 0;
+  int64_t next_maintain_ns_ = 0;
+  std::vector<uint64_t> needed_scratch_;
 };
 
 }  // namespace telemq::shard

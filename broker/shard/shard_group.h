@@ -22,7 +22,10 @@ namespace telemq::shard {
 class ShardGroup {
  public:
   ShardGroup(uint32_t shards, size_t ring_capacity, uint32_t max_connections)
-      : size_(shards), max_connections_(max_connections), sleeping_(shards) {
+      : size_(shards),
+        max_connections_(max_connections),
+        sleeping_(shards),
+        needed_(size_t{shards} * shards) {
     for (uint32_t i = 0; i < shards * shards; ++i) {
       // A shard never mails itself: its own ring is a placeholder.
       const bool self = i / shards == i % shards;
@@ -64,6 +67,13 @@ class ShardGroup {
   void ReleaseConnection() { connections_.fetch_sub(1, std::memory_order_relaxed); }
   uint32_t connections() const { return connections_.load(std::memory_order_relaxed); }
 
+  // Log retention: the lowest offset of `partition` that the persistent
+  // sessions of `shard` may still need, published by that shard every few
+  // seconds (0 until it first does, so nothing is deleted before).
+  std::atomic<uint64_t>& needed(uint32_t shard, uint32_t partition) {
+    return needed_[size_t{shard} * size_ + partition];
+  }
+
  private:
   uint32_t size_;
   uint32_t max_connections_;
@@ -72,6 +82,7 @@ class ShardGroup {
   std::vector<std::atomic<bool>> sleeping_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint32_t> connections_{0};
+  std::vector<std::atomic<uint64_t>> needed_;  // [shard][partition], value-initialized to 0
 };
 
 }  // namespace telemq::shard

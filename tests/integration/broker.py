@@ -61,7 +61,7 @@ class Broker:
         return self.proc.pid
 
     def start(self, timeout=10.0):
-        log = open(self.log_path, 'wb')
+        log = open(self.log_path, 'ab')
         if IS_MOSQUITTO:
             self.port = _free_port()
             conf = os.path.join(self.dir, 'mosquitto.conf')
@@ -76,6 +76,8 @@ class Broker:
             cmd = [MOSQUITTO, '-c', conf]
         else:
             port_file = os.path.join(self.dir, 'port')
+            if os.path.exists(port_file):
+                os.remove(port_file)  # a restart: wait for the new port, not the old one
             cmd = [BINARY, '--host', '127.0.0.1', '--port', '0', '--port-file', port_file,
                    '--data-dir', os.path.join(self.dir, 'data'), '--threads', THREADS,
                    '--log-level', 'debug']
@@ -113,6 +115,17 @@ class Broker:
             self.proc.kill()
             self.proc.wait(5)
             return None
+
+    def kill(self):
+        """SIGKILL (a crash): nothing is flushed. Returns once the process is gone."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def restart(self, timeout=10.0):
+        """Starts again on the same data directory (a new port: read self.port after)."""
+        self.stop()
+        return self.start(timeout)
 
     def alive(self):
         return self.proc.poll() is None

@@ -1,0 +1,524 @@
+// The engine's side of durability: what it logs, and which acknowledgements
+// it holds behind the log (persistence.h), against an in-memory Persistence.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "broker/session/fake_transport.h"
+#include "broker/session/mqtt_engine.h"
+#include "gtest/gtest.h"
+
+namespace telemq::session {
+namespace {
+
+using mqtt::Packet;
+using mqtt::ProtocolVersion;
+using mqtt::QoS;
+using mqtt::ReasonCode;
+using testing::FakeTransport;
+using testing::Wire;
+
+constexpr auto kV311 = ProtocolVersion::kV311;
+constexpr auto kV5 = ProtocolVersion::kV5;
+
+std::span<const uint8_t> Bytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// Records every append; offsets count from 100 so they differ from indexes.
+class FakePersistence : public Persistence {
+ public:
+  struct Entry {
+    // "message", "session", "end", "consumed", "release", "begin",
+    // "retained", "pending", "end-checkpoint"
+    std::string kind;
+    std::string key;  // topic or client id
+    uint64_t offset = 0;
+    SessionState state;              // session
+    std::vector<uint64_t> consumed;  // consumed
+    uint16_t packet_id = 0;          // message (QoS 2), release
+    std::vector<uint16_t> ids;       // pending
+  };
+
+  uint32_t partition() const override { return 0; }
+  bool ShouldLog(std::string_view, uint8_t qos, bool retain) const override {
+    return qos > 0 || retain;
+  }
+  absl::StatusOr<uint64_t> AppendMessage(const MessageInit& m, std::string_view,
+                                         uint16_t packet_id) override {
+    return Add({.kind = "message", .key = std::string(m.topic), .packet_id = packet_id});
+  }
+  absl::StatusOr<uint64_t> AppendSession(const SessionState& s) override {
+    return Add({.kind = "session", .key = s.client_id, .state = s});
+  }
+  absl::StatusOr<uint64_t> AppendSessionEnd(std::string_view id) override {
+    return Add({.kind = "end", .key = std::string(id)});
+  }
+  void AppendConsumed(std::string_view id, std::span<const uint64_t> c) override {
+    (void)Add({.kind = "consumed", .key = std::string(id), .consumed = {c.begin(), c.end()}});
+  }
+  absl::StatusOr<uint64_t> AppendQos2Release(std::string_view id, uint16_t packet_id) override {
+    return Add({.kind = "release", .key = std::string(id), .packet_id = packet_id});
+  }
+  void AppendCheckpointBegin() override { (void)Add({.kind = "begin"}); }
+  void AppendRetainedCopy(const Message& m) override {
+    (void)Add({.kind = "retained", .key = std::string(m.topic())});
+  }
+  void AppendQos2Pending(std::string_view id, std::span<const uint16_t> ids) override {
+    (void)Add({.kind = "pending", .key = std::string(id), .ids = {ids.begin(), ids.end()}});
+  }
+  void AppendCheckpointEnd() override { (void)Add({.kind = "end-checkpoint"}); }
+
+  std::vector<Entry> Of(std::string_view kind) const {
+    std::vector<Entry> out;
+    for (const Entry& e : entries) {
+      if (e.kind == kind) out.push_back(e);
+    }
+    return out;
+  }
+
+  std::vector<Entry> entries;
+  bool failed = false;
+
+ private:
+  absl::StatusOr<uint64_t> Add(Entry e) {
+    if (failed) return absl::FailedPreconditionError("log failed");
+    e.offset = 100 + entries.size();
+    entries.push_back(std::move(e));
+    return entries.back().offset;
+  }
+};
+
+class PersistenceTest : public ::testing::Test {
+ protected:
+  PersistenceTest() : engine_(Options(), &t_, &log_) {
+    t_.set_engine(&engine_);
+    engine_.SetClock(0, 1'700'000'000'000'000'000);
+  }
+  static EngineOptions Options() {
+    EngineOptions o;
+    o.max_inflight = 4;
+    return o;
+  }
+  ConnId Open() {
+    const ConnId c = next_conn_++;
+    engine_.OnConnectionOpened(c);
+    return c;
+  }
+  void Feed(ConnId c, const Packet& p, ProtocolVersion v = kV311) {
+    const std::vector<uint8_t> w = Wire(p, v);
+    engine_.OnBytes(c, w);
+  }
+  ConnId Connect(std::string_view id, bool clean, ProtocolVersion v = kV311,
+                 bool expect_present = false) {
+    const ConnId c = Open();
+    mqtt::Connect p;
+    p.version = v;
+    p.client_id = id;
+    p.clean_start = clean;
+    if (v == kV5 && !clean) p.properties.SetInt(mqtt::PropertyId::kSessionExpiryInterval, 600);
+    Feed(c, p, v);
+    std::vector<Packet> out = t_.Take(c, v);
+    EXPECT_GE(out.size(), 1u);
+    if (!out.empty()) {
+      EXPECT_EQ(std::get<mqtt::Connack>(out[0]).session_present, expect_present);
+    }
+    return c;
+  }
+  void Subscribe(ConnId c, std::string_view filter, QoS qos) {
+    mqtt::Subscribe s;
+    s.packet_id = 1;
+    s.subscriptions.push_back({filter, {.max_qos = qos}});
+    Feed(c, s);
+    t_.Take(c, kV311);
+  }
+  void Publish(ConnId c, std::string_view topic, QoS qos, uint16_t id, ProtocolVersion v = kV311) {
+    mqtt::Publish p;
+    p.topic = topic;
+    p.payload = Bytes("x");
+    p.qos = qos;
+    p.packet_id = id;
+    Feed(c, p, v);
+  }
+  template <typename P>
+  static std::vector<P> Only(const std::vector<Packet>& packets) {
+    std::vector<P> out;
+    for (const Packet& p : packets) {
+      if (const P* x = std::get_if<P>(&p)) out.push_back(*x);
+    }
+    return out;
+  }
+
+  FakeTransport t_;
+  FakePersistence log_;
+  MqttEngine engine_;
+  ConnId next_conn_ = 0;
+};
+
+TEST_F(PersistenceTest, Qos1PublishIsLoggedAndItsPubackHeldBehindTheRecord) {
+  const ConnId c = Connect("pub", /*clean=*/true);
+  Publish(c, "a/b", QoS::kAtLeastOnce, 9);
+  const auto messages = log_.Of("message");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].key, "a/b");
+  ASSERT_EQ(t_.holds.size(), 1u);
+  EXPECT_EQ(t_.holds[0].conn, c);
+  EXPECT_EQ(t_.holds[0].offset, messages[0].offset);
+  // The hold is placed before the PUBACK's bytes.
+  EXPECT_EQ(t_.holds[0].at, 0u);
+  auto acks = Only<mqtt::Puback>(t_.Take(c, kV311));
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].packet_id, 9);
+}
+
+TEST_F(PersistenceTest, Qos0PublishIsNeitherLoggedNorHeld) {
+  const ConnId c = Connect("pub", true);
+  Publish(c, "a/b", QoS::kAtMostOnce, 0);
+  EXPECT_TRUE(log_.Of("message").empty());
+  EXPECT_TRUE(t_.holds.empty());
+}
+
+TEST_F(PersistenceTest, RetainedQos0IsLoggedButNotHeld) {
+  const ConnId c = Connect("pub", true);
+  mqtt::Publish p;
+  p.topic = "r";
+  p.payload = Bytes("v");
+  p.retain = true;
+  Feed(c, p);
+  EXPECT_EQ(log_.Of("message").size(), 1u);
+  EXPECT_TRUE(t_.holds.empty());
+}
+
+TEST_F(PersistenceTest, PersistentSessionIsLoggedBeforeItsConnack) {
+  const ConnId c = Connect("dev", /*clean=*/false);
+  const auto sessions = log_.Of("session");
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0].key, "dev");
+  EXPECT_EQ(sessions[0].state.expiry_s, UINT32_MAX);
+  ASSERT_EQ(t_.holds.size(), 1u);
+  EXPECT_EQ(t_.holds[0].conn, c);
+  EXPECT_EQ(t_.holds[0].at, 0u);  // before the CONNACK
+}
+
+TEST_F(PersistenceTest, CleanSessionsAreNotLogged) {
+  Connect("dev", /*clean=*/true);
+  EXPECT_TRUE(log_.entries.empty());
+  EXPECT_TRUE(t_.holds.empty());
+}
+
+TEST_F(PersistenceTest, ResumingAnUnchangedSessionLogsNothingNew) {
+  const ConnId c = Connect("dev", false);
+  Feed(c, mqtt::Disconnect{});
+  Connect("dev", false, kV311, /*expect_present=*/true);
+  EXPECT_EQ(log_.Of("session").size(), 1u);
+}
+
+TEST_F(PersistenceTest, CleanStartEndsALoggedSession) {
+  const ConnId c = Connect("dev", false);
+  Feed(c, mqtt::Disconnect{});
+  Connect("dev", true);
+  const auto ends = log_.Of("end");
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].key, "dev");
+}
+
+TEST_F(PersistenceTest, Mqtt5ExpiryZeroAtDisconnectEndsTheLoggedSession) {
+  const ConnId c = Connect("dev", false, kV5);
+  mqtt::Disconnect d;
+  d.properties.SetInt(mqtt::PropertyId::kSessionExpiryInterval, 0);
+  Feed(c, d, kV5);
+  EXPECT_EQ(log_.Of("end").size(), 1u);
+}
+
+TEST_F(PersistenceTest, SubscriptionsOfAPersistentSessionAreLoggedBeforeTheSuback) {
+  const ConnId c = Connect("dev", false);
+  t_.holds.clear();
+  mqtt::Subscribe s;
+  s.packet_id = 3;
+  s.subscriptions.push_back({"a/+", {.max_qos = QoS::kAtLeastOnce}});
+  Feed(c, s);
+  const auto sessions = log_.Of("session");
+  ASSERT_EQ(sessions.size(), 2u);
+  ASSERT_EQ(sessions[1].state.subscriptions.size(), 1u);
+  EXPECT_EQ(sessions[1].state.subscriptions[0].first, "a/+");
+  EXPECT_EQ(sessions[1].state.subscriptions[0].second.qos, 1);
+  ASSERT_EQ(t_.holds.size(), 1u);
+  EXPECT_EQ(t_.holds[0].offset, sessions[1].offset);
+  EXPECT_EQ(t_.holds[0].at, 0u);  // before the SUBACK
+}
+
+TEST_F(PersistenceTest, UnsubscribeLogsWhatRemains) {
+  const ConnId c = Connect("dev", false);
+  Subscribe(c, "a", QoS::kAtLeastOnce);
+  Subscribe(c, "b", QoS::kAtLeastOnce);
+  mqtt::Unsubscribe u;
+  u.packet_id = 4;
+  u.filters.push_back("a");
+  Feed(c, u);
+  const auto sessions = log_.Of("session");
+  ASSERT_EQ(sessions.size(), 4u);
+  ASSERT_EQ(sessions[3].state.subscriptions.size(), 1u);
+  EXPECT_EQ(sessions[3].state.subscriptions[0].first, "b");
+}
+
+TEST_F(PersistenceTest, ConsumedOffsetsFollowTheSubscribersAcks) {
+  const ConnId sub = Connect("sub", false);
+  Subscribe(sub, "a", QoS::kAtLeastOnce);
+  const ConnId pub = Connect("pub", true);
+  for (uint16_t id = 1; id <= 3; ++id) Publish(pub, "a", QoS::kAtLeastOnce, id);
+  const auto messages = log_.Of("message");
+  ASSERT_EQ(messages.size(), 3u);
+  engine_.FlushConsumed();
+  auto consumed = log_.Of("consumed");
+  ASSERT_EQ(consumed.size(), 1u);
+  EXPECT_EQ(consumed[0].key, "sub");
+  // All three are in flight: the oldest bounds what is consumed.
+  EXPECT_EQ(consumed[0].consumed, std::vector<uint64_t>{messages[0].offset});
+
+  auto delivered = Only<mqtt::Publish>(t_.Take(sub, kV311));
+  ASSERT_EQ(delivered.size(), 3u);
+  Feed(sub, mqtt::Puback{.packet_id = delivered[1].packet_id});  // out of order
+  engine_.FlushConsumed();
+  consumed = log_.Of("consumed");
+  ASSERT_EQ(consumed.size(), 2u);
+  EXPECT_EQ(consumed[1].consumed, std::vector<uint64_t>{messages[0].offset});
+  Feed(sub, mqtt::Puback{.packet_id = delivered[0].packet_id});
+  Feed(sub, mqtt::Puback{.packet_id = delivered[2].packet_id});
+  engine_.FlushConsumed();
+  consumed = log_.Of("consumed");
+  ASSERT_EQ(consumed.size(), 3u);
+  EXPECT_EQ(consumed[2].consumed, std::vector<uint64_t>{messages[2].offset + 1});
+  engine_.FlushConsumed();
+  EXPECT_EQ(log_.Of("consumed").size(), 3u);  // nothing changed: nothing logged
+}
+
+TEST_F(PersistenceTest, AnOfflineQueueIsPendingConsumption) {
+  const ConnId sub = Connect("sub", false);
+  Subscribe(sub, "a", QoS::kAtLeastOnce);
+  Feed(sub, mqtt::Disconnect{});
+  const ConnId pub = Connect("pub", true);
+  Publish(pub, "a", QoS::kAtLeastOnce, 1);
+  Publish(pub, "a", QoS::kAtLeastOnce, 2);
+  engine_.FlushConsumed();
+  const auto consumed = log_.Of("consumed");
+  ASSERT_EQ(consumed.size(), 1u);
+  EXPECT_EQ(consumed[0].consumed, std::vector<uint64_t>{log_.Of("message")[0].offset});
+}
+
+TEST_F(PersistenceTest, CleanSubscribersAreNotTracked) {
+  const ConnId sub = Connect("sub", true);
+  Subscribe(sub, "a", QoS::kAtLeastOnce);
+  const ConnId pub = Connect("pub", true);
+  Publish(pub, "a", QoS::kAtLeastOnce, 1);
+  engine_.FlushConsumed();
+  EXPECT_TRUE(log_.Of("consumed").empty());
+}
+
+TEST_F(PersistenceTest, ARestoredSessionGetsItsQueueWhenItReconnects) {
+  RestoredSession r;
+  r.state = {"sub", kV311, UINT32_MAX, {{"a/#", {.qos = 1}}}};
+  const std::string payload = "owed";
+  MessageRef m = Message::Create(
+      {.topic = "a/b", .payload = Bytes(payload), .qos = 1, .log_partition = 0, .log_offset = 5});
+  r.queue.push_back({m, 1, false, {}});
+  r.consumed = {6};
+  engine_.Restore(std::move(r));
+  EXPECT_EQ(engine_.stats().sessions, 1u);
+  engine_.FlushConsumed();
+  EXPECT_TRUE(log_.entries.empty());  // restoring writes nothing
+
+  const ConnId c = Connect("sub", false, kV311, /*expect_present=*/true);
+  (void)c;
+  // The CONNACK was taken by Connect; the queue followed it.
+  EXPECT_TRUE(log_.Of("session").empty());  // unchanged state: not logged again
+}
+
+TEST_F(PersistenceTest, RestoredQueueIsDeliveredAfterTheConnack) {
+  RestoredSession r;
+  r.state = {"sub", kV311, UINT32_MAX, {{"a/#", {.qos = 1}}}};
+  MessageRef m = Message::Create(
+      {.topic = "a/b", .payload = Bytes("owed"), .qos = 1, .log_partition = 0, .log_offset = 5});
+  r.queue.push_back({m, 1, false, {}});
+  r.consumed = {6};
+  engine_.Restore(std::move(r));
+  const ConnId c = Open();
+  mqtt::Connect p;
+  p.version = kV311;
+  p.client_id = "sub";
+  p.clean_start = false;
+  Feed(c, p);
+  std::vector<Packet> out = t_.Take(c, kV311);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(std::get<mqtt::Connack>(out[0]).session_present);
+  const auto& pub = std::get<mqtt::Publish>(out[1]);
+  EXPECT_EQ(pub.topic, "a/b");
+  EXPECT_EQ(pub.qos, QoS::kAtLeastOnce);
+  // Acknowledging it moves consumption past the partition's end.
+  Feed(c, mqtt::Puback{.packet_id = pub.packet_id});
+  engine_.FlushConsumed();
+  const auto consumed = log_.Of("consumed");
+  ASSERT_EQ(consumed.size(), 1u);
+  EXPECT_EQ(consumed[0].consumed, std::vector<uint64_t>{6});
+}
+
+TEST_F(PersistenceTest, RestoredSubscriptionsReceiveNewMessages) {
+  RestoredSession r;
+  r.state = {"sub", kV311, UINT32_MAX, {{"a/#", {.qos = 1}}}};
+  engine_.Restore(std::move(r));
+  const ConnId pub = Connect("pub", true);
+  Publish(pub, "a/x", QoS::kAtLeastOnce, 1);
+  const ConnId sub = Open();
+  mqtt::Connect p;
+  p.version = kV311;
+  p.client_id = "sub";
+  p.clean_start = false;
+  Feed(sub, p);
+  EXPECT_EQ(Only<mqtt::Publish>(t_.Take(sub, kV311)).size(), 1u);
+}
+
+TEST_F(PersistenceTest, RestoredInboundQos2IdsAreNotRoutedTwice) {
+  RestoredSession r;
+  r.state = {"pub", kV311, UINT32_MAX, {}};
+  r.inbound_qos2 = {42};
+  engine_.Restore(std::move(r));
+  const ConnId c = Connect("pub", false, kV311, true);
+  Publish(c, "a", QoS::kExactlyOnce, 42);  // a resend after the restart
+  EXPECT_TRUE(log_.Of("message").empty());
+  auto recs = Only<mqtt::Pubrec>(t_.Take(c, kV311));
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].packet_id, 42);
+}
+
+TEST_F(PersistenceTest, PubrelOfAPersistentPublisherIsLoggedBeforeThePubcomp) {
+  const ConnId c = Connect("pub", false);
+  Publish(c, "a", QoS::kExactlyOnce, 7);
+  const auto messages = log_.Of("message");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].packet_id, 7);  // its id survives a restart
+  t_.Take(c, kV311);
+  t_.holds.clear();
+  Feed(c, mqtt::Pubrel{.packet_id = 7});
+  const auto releases = log_.Of("release");
+  ASSERT_EQ(releases.size(), 1u);
+  EXPECT_EQ(releases[0].packet_id, 7);
+  ASSERT_EQ(t_.holds.size(), 1u);
+  EXPECT_EQ(t_.holds[0].offset, releases[0].offset);
+}
+
+TEST_F(PersistenceTest, Qos2IdsOfCleanPublishersAreNotLogged) {
+  const ConnId c = Connect("pub", true);
+  Publish(c, "a", QoS::kExactlyOnce, 7);
+  ASSERT_EQ(log_.Of("message").size(), 1u);
+  EXPECT_EQ(log_.Of("message")[0].packet_id, 0);
+  Feed(c, mqtt::Pubrel{.packet_id = 7});
+  EXPECT_TRUE(log_.Of("release").empty());
+}
+
+TEST_F(PersistenceTest, AFailedLogRefusesMqtt5Qos1WithUnspecifiedError) {
+  const ConnId sub = Connect("sub", true);
+  Subscribe(sub, "a", QoS::kAtLeastOnce);
+  const ConnId c = Connect("pub", true, kV5);
+  log_.failed = true;
+  Publish(c, "a", QoS::kAtLeastOnce, 3, kV5);
+  auto acks = Only<mqtt::Puback>(t_.Take(c, kV5));
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].reason_code, ReasonCode::kUnspecifiedError);
+  EXPECT_FALSE(t_.closed(c));
+  EXPECT_TRUE(t_.Take(sub, kV311).empty());  // not routed
+  EXPECT_EQ(engine_.stats().log_refused, 1u);
+}
+
+TEST_F(PersistenceTest, AFailedLogClosesAnMqtt311Qos1Publisher) {
+  const ConnId c = Connect("pub", true);
+  log_.failed = true;
+  Publish(c, "a", QoS::kAtLeastOnce, 3);
+  EXPECT_TRUE(Only<mqtt::Puback>(t_.Take(c, kV311)).empty());
+  EXPECT_TRUE(t_.closed(c));
+}
+
+TEST_F(PersistenceTest, AFailedLogRefusesAPersistentSession) {
+  log_.failed = true;
+  const ConnId c = Open();
+  mqtt::Connect p;
+  p.version = kV311;
+  p.client_id = "dev";
+  p.clean_start = false;
+  Feed(c, p);
+  auto out = t_.Take(c, kV311);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(std::get<mqtt::Connack>(out[0]).reason_code, ReasonCode::kServerUnavailable);
+  EXPECT_TRUE(t_.closed(c));
+  EXPECT_EQ(engine_.stats().sessions, 0u);
+}
+
+TEST_F(PersistenceTest, AFailedLogClosesAPersistentSubscriber) {
+  const ConnId c = Connect("dev", false);
+  log_.failed = true;
+  mqtt::Subscribe s;
+  s.packet_id = 3;
+  s.subscriptions.push_back({"a", {.max_qos = QoS::kAtLeastOnce}});
+  Feed(c, s);
+  EXPECT_TRUE(Only<mqtt::Suback>(t_.Take(c, kV311)).empty());
+  EXPECT_TRUE(t_.closed(c));
+}
+
+TEST_F(PersistenceTest, ACheckpointRewritesEveryLoggedSessionAndOwnRetainedMessage) {
+  const ConnId sub = Connect("sub", false);
+  Subscribe(sub, "a", QoS::kAtLeastOnce);
+  Connect("clean", true);
+  const ConnId pub = Connect("pub", false);
+  Publish(pub, "q2", QoS::kExactlyOnce, 5);  // unreleased
+  mqtt::Publish r;
+  r.topic = "r/1";
+  r.payload = Bytes("v");
+  r.qos = QoS::kAtLeastOnce;
+  r.packet_id = 6;
+  r.retain = true;
+  Feed(pub, r);
+  // A retained message that came from another partition is that shard's to re-write.
+  engine_.ApplyRetained(Message::Create({.topic = "r/other",
+                                         .payload = Bytes("x"),
+                                         .retain = true,
+                                         .origin_shard = 1,
+                                         .log_partition = 1,
+                                         .log_offset = 3}));
+  log_.entries.clear();
+  engine_.WriteCheckpoint();
+  std::vector<std::string> kinds;
+  for (const auto& e : log_.entries) kinds.push_back(e.kind + ":" + e.key);
+  ASSERT_GE(kinds.size(), 2u);
+  EXPECT_EQ(kinds.front(), "begin:");
+  EXPECT_EQ(kinds.back(), "end-checkpoint:");
+  auto has = [&](const std::string& k) {
+    return std::find(kinds.begin(), kinds.end(), k) != kinds.end();
+  };
+  EXPECT_TRUE(has("session:sub"));
+  EXPECT_TRUE(has("consumed:sub"));
+  EXPECT_TRUE(has("session:pub"));
+  EXPECT_TRUE(has("pending:pub"));
+  EXPECT_TRUE(has("retained:r/1"));
+  EXPECT_FALSE(has("retained:r/other"));
+  EXPECT_FALSE(has("session:clean"));
+  EXPECT_EQ(log_.Of("pending")[0].ids, std::vector<uint16_t>{5});
+  EXPECT_EQ(log_.Of("session")[0].state.subscriptions.size() +
+                log_.Of("session")[1].state.subscriptions.size(),
+            1u);
+}
+
+TEST_F(PersistenceTest, NeededOffsetsAreTheOldestPendingMessagePerPartition) {
+  const ConnId sub = Connect("sub", false);
+  Subscribe(sub, "a", QoS::kAtLeastOnce);
+  Feed(sub, mqtt::Disconnect{});
+  std::vector<uint64_t> needed;
+  engine_.NeededOffsets(&needed);
+  EXPECT_TRUE(needed.empty());  // nothing received from any partition yet
+  const ConnId pub = Connect("pub", true);
+  Publish(pub, "a", QoS::kAtLeastOnce, 1);
+  Publish(pub, "a", QoS::kAtLeastOnce, 2);
+  engine_.NeededOffsets(&needed);
+  EXPECT_EQ(needed, std::vector<uint64_t>{log_.Of("message")[0].offset});
+}
+
+}  // namespace
+}  // namespace telemq::session

@@ -1,0 +1,399 @@
+// telemq-log: inspect a telemq data directory without starting the broker.
+//
+//   telemq-log list   DATA_DIR                       partitions, segments, quarantined files
+//   telemq-log verify DATA_DIR|PARTITION_DIR|SEGMENT  check every batch; exit 1 on damage
+//   telemq-log dump   DATA_DIR [--partition K] [--from-offset N] [--limit N]
+//                                                    one line per record, every type
+//   telemq-log export DATA_DIR [--from TIME] [--to TIME] [--topic FILTER] [--limit N]
+//                                                    messages as JSON lines, in time order
+//
+// TIME is RFC 3339 ("2026-11-30T06:00:00Z") or Unix seconds ("1795900000.5").
+// Read only: files are scanned with storage::ScanSegmentFile, never opened for
+// writing, so it is safe on a running broker's directory (whose newest
+// records it may not see yet).
+//
+// Exit: 0 ok, 1 damage found (verify) or nothing readable, 2 bad command line.
+#include <cinttypes>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "broker/persist/records.h"
+#include "broker/router/topic.h"
+#include "protocol/mqtt/utf8.h"
+#include "storage/env.h"
+#include "storage/segment_scan.h"
+
+namespace telemq {
+namespace {
+
+using storage::Env;
+using storage::FileKind;
+
+struct Args {
+  std::string command;
+  std::string path;
+  std::optional<uint32_t> partition;
+  uint64_t from_offset = 0;
+  uint64_t limit = UINT64_MAX;
+  int64_t from_ns = INT64_MIN;
+  int64_t to_ns = INT64_MAX;
+  std::string topic_filter;
+};
+
+constexpr const char* kUsage =
+    "usage:\n"
+    "  telemq-log list   DATA_DIR\n"
+    "  telemq-log verify DATA_DIR|PARTITION_DIR|SEGMENT_FILE\n"
+    "  telemq-log dump   DATA_DIR [--partition K] [--from-offset N] [--limit N]\n"
+    "  telemq-log export DATA_DIR [--from TIME] [--to TIME] [--topic FILTER] [--limit N]\n"
+    "TIME: RFC 3339 (2026-11-30T06:00:00Z) or Unix seconds.\n";
+
+int Usage(const std::string& why) {
+  std::fprintf(stderr, "telemq-log: %s\n%s", why.c_str(), kUsage);
+  return 2;
+}
+
+bool ParseTime(const std::string& text, int64_t* ns) {
+  double seconds;
+  if (absl::SimpleAtod(text, &seconds)) {
+    *ns = static_cast<int64_t>(seconds * 1e9);
+    return true;
+  }
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &err)) return false;
+  *ns = absl::ToUnixNanos(t);
+  return true;
+}
+
+std::string FormatTime(int64_t ns) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::FromUnixNanos(ns), absl::UTCTimeZone());
+}
+
+// Partition directories ("p<k>") of a data directory, by index.
+std::map<uint32_t, std::string> Partitions(const std::string& data_dir) {
+  std::map<uint32_t, std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(data_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    uint32_t k;
+    if (e.is_directory() && name.size() > 1 && name[0] == 'p' &&
+        absl::SimpleAtoi(name.substr(1), &k)) {
+      out[k] = e.path().string();
+    }
+  }
+  return out;
+}
+
+std::vector<storage::PartitionFileInfo> Segments(const std::string& dir, bool* ok) {
+  auto files = storage::ListPartitionFiles(Env::Posix(), dir);
+  if (!files.ok()) {
+    std::fprintf(stderr, "telemq-log: %s\n", std::string(files.status().message()).c_str());
+    *ok = false;
+    return {};
+  }
+  std::vector<storage::PartitionFileInfo> out;
+  for (auto& f : *files) {
+    if (f.kind == FileKind::kSegment) out.push_back(f);
+  }
+  return out;
+}
+
+int List(const Args& a) {
+  const auto partitions = Partitions(a.path);
+  if (partitions.empty()) {
+    std::fprintf(stderr, "telemq-log: no partition directories (p0, p1, ...) in '%s'\n",
+                 a.path.c_str());
+    return 1;
+  }
+  for (const auto& [k, dir] : partitions) {
+    auto files = storage::ListPartitionFiles(Env::Posix(), dir);
+    if (!files.ok()) {
+      std::fprintf(stderr, "telemq-log: %s\n", std::string(files.status().message()).c_str());
+      return 1;
+    }
+    std::printf("partition %u  %s\n", k, dir.c_str());
+    for (const auto& f : *files) {
+      const std::string path = storage::JoinPath(dir, f.name);
+      if (f.kind != FileKind::kSegment) {
+        std::printf("  %-36s %12" PRIu64 " bytes  %s\n", f.name.c_str(), f.bytes,
+                    f.kind == FileKind::kQuarantined ? "QUARANTINED (damaged, kept for inspection)"
+                    : f.kind == FileKind::kIndex     ? "index"
+                                                     : "other");
+        continue;
+      }
+      auto scan = storage::ScanSegmentFile(Env::Posix(), path);
+      if (!scan.ok()) {
+        std::printf("  %-36s unreadable: %s\n", f.name.c_str(),
+                    std::string(scan.status().message()).c_str());
+        continue;
+      }
+      std::printf(
+          "  %-36s %12" PRIu64 " bytes  offsets [%" PRIu64 ", %" PRIu64 ")  %s .. %s%s\n",
+          f.name.c_str(), scan->file_bytes, scan->base_offset, scan->end_offset,
+          scan->records ? FormatTime(scan->first_timestamp_ns).c_str() : "-",
+          scan->records ? FormatTime(scan->max_timestamp_ns).c_str() : "-",
+          scan->damaged() && scan->stop != storage::ReadError::kEndOfData ? "  DAMAGED" : "");
+    }
+  }
+  return 0;
+}
+
+int VerifyFile(const std::string& path, uint64_t* damaged) {
+  auto scan = storage::ScanSegmentFile(Env::Posix(), path);
+  if (!scan.ok()) {
+    std::printf("%s: unreadable: %s\n", path.c_str(), std::string(scan.status().message()).c_str());
+    ++*damaged;
+    return 0;
+  }
+  // Zeroes after the data are preallocated space, not damage.
+  const bool bad = scan->damaged() && scan->stop != storage::ReadError::kEndOfData;
+  std::printf("%s: %s, %" PRIu64 " batches, %" PRIu64 " records, offsets [%" PRIu64 ", %" PRIu64
+              ")%s%s\n",
+              path.c_str(), bad ? "DAMAGED" : "ok", scan->batches, scan->records, scan->base_offset,
+              scan->end_offset, bad ? ": " : "", bad ? scan->Describe().c_str() : "");
+  if (bad) ++*damaged;
+  return 0;
+}
+
+int Verify(const Args& a) {
+  uint64_t damaged = 0, files = 0;
+  std::error_code ec;
+  auto verify_dir = [&](const std::string& dir) {
+    bool ok = true;
+    for (const auto& f : Segments(dir, &ok)) {
+      VerifyFile(storage::JoinPath(dir, f.name), &damaged);
+      ++files;
+    }
+    if (!ok) ++damaged;
+  };
+  if (std::filesystem::is_regular_file(a.path, ec)) {
+    VerifyFile(a.path, &damaged);
+    ++files;
+  } else if (const auto partitions = Partitions(a.path); !partitions.empty()) {
+    for (const auto& [k, dir] : partitions) verify_dir(dir);
+  } else {
+    verify_dir(a.path);
+  }
+  if (files == 0) {
+    std::fprintf(stderr, "telemq-log: no segment files under '%s'\n", a.path.c_str());
+    return 1;
+  }
+  std::printf("%" PRIu64 " segment files, %" PRIu64 " damaged\n", files, damaged);
+  return damaged == 0 ? 0 : 1;
+}
+
+// The printable form of a payload for dumps: the text if it is UTF-8
+// without control characters, else "base64:...".
+std::string PayloadText(std::span<const uint8_t> p) {
+  const std::string_view s(reinterpret_cast<const char*>(p.data()), p.size());
+  bool text = mqtt::IsValidUtf8Payload(p.data(), p.size());
+  for (char c : s) text = text && static_cast<unsigned char>(c) >= 0x20;
+  if (text) return std::string(s);
+  std::string b64;
+  absl::Base64Escape(std::string(s), &b64);
+  return "base64:" + b64;
+}
+
+std::string Describe(const storage::Record& r) {
+  switch (r.type) {
+    case persist::kRecordMessage: {
+      persist::MessageRecord m;
+      if (!persist::DecodeMessage(r.key, r.value, &m)) return "UNDECODABLE message";
+      return absl::StrCat("topic=", std::string(m.topic), " qos=", m.qos, m.retain ? " retain" : "",
+                          " from=", std::string(m.origin_client),
+                          m.packet_id ? absl::StrCat(" packet_id=", m.packet_id) : "",
+                          " bytes=", m.payload.size(), " payload=", PayloadText(m.payload));
+    }
+    case persist::kRecordSession: {
+      session::SessionState s;
+      if (!persist::DecodeSessionValue(r.value, &s)) return "UNDECODABLE session";
+      std::string out =
+          absl::StrCat("client=", std::string(r.key), " mqtt=", static_cast<int>(s.version),
+                       " expiry_s=", s.expiry_s, " subscriptions=[");
+      for (size_t i = 0; i < s.subscriptions.size(); ++i) {
+        absl::StrAppend(&out, i ? " " : "", s.subscriptions[i].first, ":q",
+                        s.subscriptions[i].second.qos);
+      }
+      return out + "]";
+    }
+    case persist::kRecordSessionEnd:
+      return absl::StrCat("client=", std::string(r.key));
+    case persist::kRecordConsumed: {
+      std::vector<uint64_t> c;
+      if (!persist::DecodeConsumedValue(r.value, &c)) return "UNDECODABLE consumed";
+      std::string out = absl::StrCat("client=", std::string(r.key), " consumed=[");
+      for (size_t i = 0; i < c.size(); ++i) absl::StrAppend(&out, i ? " " : "", c[i]);
+      return out + "]";
+    }
+    case persist::kRecordQos2Release: {
+      uint16_t id = 0;
+      if (!persist::DecodeQos2ReleaseValue(r.value, &id)) return "UNDECODABLE release";
+      return absl::StrCat("client=", std::string(r.key), " packet_id=", id);
+    }
+    default:
+      return absl::StrCat("type ", r.type, " key_bytes=", r.key.size(),
+                          " value_bytes=", r.value.size());
+  }
+}
+
+// Calls fn(partition, record) for every record of every segment's good
+// prefix, partition by partition in offset order. Returns false if a
+// partition could not be listed or a segment was damaged (reported).
+template <typename Fn>
+bool ForEachRecord(const std::string& data_dir, std::optional<uint32_t> only, Fn&& fn) {
+  bool ok = true;
+  const auto partitions = Partitions(data_dir);
+  if (partitions.empty()) {
+    std::fprintf(stderr, "telemq-log: no partition directories in '%s'\n", data_dir.c_str());
+    return false;
+  }
+  for (const auto& [k, dir] : partitions) {
+    if (only && *only != k) continue;
+    for (const auto& f : Segments(dir, &ok)) {
+      const std::string path = storage::JoinPath(dir, f.name);
+      storage::ScanVisitor visitor;
+      visitor.on_record = [&, k = k](const storage::Record& r) { fn(k, r); };
+      auto scan = storage::ScanSegmentFile(Env::Posix(), path, visitor);
+      if (!scan.ok() || (scan->damaged() && scan->stop != storage::ReadError::kEndOfData)) {
+        std::fprintf(
+            stderr, "telemq-log: %s: %s (records after it are not shown)\n", path.c_str(),
+            scan.ok() ? scan->Describe().c_str() : std::string(scan.status().message()).c_str());
+        ok = false;
+      }
+    }
+  }
+  return ok;
+}
+
+int Dump(const Args& a) {
+  uint64_t shown = 0;
+  const bool ok = ForEachRecord(a.path, a.partition, [&](uint32_t k, const storage::Record& r) {
+    if (r.offset < a.from_offset || shown >= a.limit) return;
+    ++shown;
+    std::printf("p%u %" PRIu64 " %s %s %s\n", k, r.offset, FormatTime(r.timestamp_ns).c_str(),
+                persist::RecordTypeName(r.type), Describe(r).c_str());
+  });
+  return ok ? 0 : 1;
+}
+
+void JsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out->append(buf);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+int Export(const Args& a) {
+  struct Line {
+    int64_t ts;
+    uint32_t partition;
+    uint64_t offset;
+    std::string json;
+  };
+  std::vector<Line> lines;
+  const bool ok = ForEachRecord(a.path, std::nullopt, [&](uint32_t k, const storage::Record& r) {
+    if (r.type != persist::kRecordMessage || r.timestamp_ns < a.from_ns ||
+        r.timestamp_ns >= a.to_ns)
+      return;
+    persist::MessageRecord m;
+    if (!persist::DecodeMessage(r.key, r.value, &m)) return;
+    if (!a.topic_filter.empty() && !router::TopicMatchesFilter(a.topic_filter, m.topic)) return;
+    std::string j =
+        absl::StrCat("{\"partition\":", k, ",\"offset\":", r.offset, ",\"time\":\"",
+                     FormatTime(r.timestamp_ns), "\",\"time_ns\":", r.timestamp_ns, ",\"topic\":");
+    JsonString(m.topic, &j);
+    absl::StrAppend(&j, ",\"qos\":", m.qos, ",\"retain\":", m.retain ? "true" : "false");
+    const std::string_view payload(reinterpret_cast<const char*>(m.payload.data()),
+                                   m.payload.size());
+    if (mqtt::IsValidUtf8Payload(m.payload.data(), m.payload.size())) {
+      j.append(",\"payload\":");
+      JsonString(payload, &j);
+    } else {
+      std::string b64;
+      absl::Base64Escape(std::string(payload), &b64);
+      absl::StrAppend(&j, ",\"payload_base64\":\"", b64, "\"");
+    }
+    j.push_back('}');
+    lines.push_back({r.timestamp_ns, k, r.offset, std::move(j)});
+  });
+  std::stable_sort(lines.begin(), lines.end(), [](const Line& x, const Line& y) {
+    return x.ts != y.ts ? x.ts < y.ts : x.partition < y.partition;
+  });
+  uint64_t n = 0;
+  for (const Line& l : lines) {
+    if (n++ >= a.limit) break;
+    std::puts(l.json.c_str());
+  }
+  return ok ? 0 : 1;
+}
+
+int Main(int argc, char** argv) {
+  if (argc < 3) return Usage(argc == 2 ? "missing the directory" : "missing the command");
+  Args a;
+  a.command = argv[1];
+  a.path = argv[2];
+  for (int i = 3; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) return Usage(flag + " needs a value");
+    const std::string value = argv[++i];
+    uint64_t n;
+    if (flag == "--partition" && absl::SimpleAtoi(value, &n) && n < 64) {
+      a.partition = static_cast<uint32_t>(n);
+    } else if (flag == "--from-offset" && absl::SimpleAtoi(value, &n)) {
+      a.from_offset = n;
+    } else if (flag == "--limit" && absl::SimpleAtoi(value, &n)) {
+      a.limit = n;
+    } else if (flag == "--from" && ParseTime(value, &a.from_ns)) {
+    } else if (flag == "--to" && ParseTime(value, &a.to_ns)) {
+    } else if (flag == "--topic") {
+      a.topic_filter = value;
+    } else {
+      return Usage("bad option " + flag + " " + value);
+    }
+  }
+  if (a.command == "list") return List(a);
+  if (a.command == "verify") return Verify(a);
+  if (a.command == "dump") return Dump(a);
+  if (a.command == "export") return Export(a);
+  return Usage("unknown command '" + a.command + "'");
+}
+
+}  // namespace
+}  // namespace telemq
+
+int main(int argc, char** argv) { return telemq::Main(argc, argv); }

@@ -1,0 +1,261 @@
+"""Durability across restarts and crashes (docs/persistence.md): persistent sessions, their
+subscriptions and owed messages, unacknowledged deliveries and retained messages survive a
+graceful stop and a kill -9; clean sessions do not; the data directory is locked."""
+import os
+import subprocess
+import time
+import unittest
+
+import mqtt_raw as m
+from broker import BINARY, BrokerTest, telemq_only
+
+
+class DurableTestBase(BrokerTest):
+    """Helpers: persistent sessions, restarts, crashes."""
+
+    def offline(self, client_id, filters, version=m.V311):
+        """A persistent session subscribed to filters, disconnected normally."""
+        c = self.client(version)
+        kw = {'properties': [(m.SESSION_EXPIRY, 3600)]} if version == m.V5 else {}
+        self.assertEqual(m.connack_codes(c.connect(client_id, clean=False, **kw))[1], 0)
+        c.subscribe(filters)
+        c.send(m.disconnect(version))
+        self.assertTrue(c.closed_within(2))
+
+    def reconnect_after(self, crash):
+        if crash:
+            self.broker.kill()
+        self.broker.restart()
+        self.port = self.broker.port
+
+    def resume(self, client_id, version=m.V311):
+        c = self.client(version)
+        kw = {'properties': [(m.SESSION_EXPIRY, 3600)]} if version == m.V5 else {}
+        self.assertEqual(m.connack_codes(c.connect(client_id, clean=False, **kw)), (1, 0))
+        return c
+
+    def publish_acked(self, topic, payloads, qos=1, retain=False):
+        """Publishes each payload and waits for its acknowledgement."""
+        pub = self.connected()
+        for i, p in enumerate(payloads):
+            pub.publish(topic, p, qos=qos, pid=i + 1, retain=retain)
+        pub.close()
+
+
+@telemq_only('mosquitto here runs with persistence false')
+class DurabilityTest(DurableTestBase):
+    def check_offline_queue_survives(self, crash, version=m.V311):
+        self.offline('dur-sub', [('dur/#', 1)], version)
+        payloads = [b'm%d' % i for i in range(50)]
+        self.publish_acked('dur/a', payloads)
+        self.reconnect_after(crash)
+        c = self.resume('dur-sub', version)
+        got = [p.payload for p in self.receive(c, len(payloads))]
+        self.assertEqual(got, payloads)
+
+    def test_offline_queue_survives_a_graceful_restart(self):
+        self.check_offline_queue_survives(crash=False)
+
+    def test_every_acknowledged_qos1_message_survives_kill_9(self):
+        self.check_offline_queue_survives(crash=True)
+
+    def test_mqtt5_session_with_expiry_survives_kill_9(self):
+        self.check_offline_queue_survives(crash=True, version=m.V5)
+
+    def test_qos2_messages_survive_kill_9(self):
+        self.offline('dur-q2', [('q2/#', 2)])
+        pub = self.connected()
+        for i in range(10):
+            pub.publish('q2/x', b'%d' % i, qos=2, pid=i + 1)
+        self.reconnect_after(crash=True)
+        c = self.resume('dur-q2')
+        got = self.receive(c, 10)
+        self.assertEqual([p.payload for p in got], [b'%d' % i for i in range(10)])
+        self.assertTrue(all(p.qos == 2 for p in got))
+
+    def test_subscriptions_survive_kill_9(self):
+        self.offline('dur-subs', [('s/a', 1), ('s/b/+', 1)])
+        self.reconnect_after(crash=True)
+        c = self.resume('dur-subs')
+        pub = self.connected()
+        pub.publish('s/b/x', b'live', qos=1)
+        msg = c.recv_publish()
+        self.assertEqual((msg.topic, msg.payload), ('s/b/x', b'live'))
+
+    def test_unacknowledged_delivery_is_redelivered_after_kill_9(self):
+        c = self.connected('dur-unacked', clean=False)
+        c.subscribe([('u/#', 1)])
+        pub = self.connected()
+        pub.publish('u/1', b'not acked', qos=1)
+        msg = c.recv_publish()  # received, never acknowledged
+        self.assertEqual(msg.payload, b'not acked')
+        self.reconnect_after(crash=True)
+        c2 = self.resume('dur-unacked')
+        again = c2.recv_publish()
+        self.assertEqual(again.payload, b'not acked')
+
+    def test_acknowledged_deliveries_are_not_redelivered_after_a_graceful_restart(self):
+        c = self.connected('dur-acked', clean=False)
+        c.subscribe([('a/#', 1), ('marker/end', 1)])
+        pub = self.connected()
+        for i in range(20):
+            pub.publish('a/x', b'%d' % i, qos=1, pid=i + 1)
+        self.receive(c, 20)  # acknowledges every one
+        c.send(m.disconnect())
+        self.assertTrue(c.closed_within(2))
+        self.reconnect_after(crash=False)
+        c2 = self.resume('dur-acked')
+        self.assertEqual(self.publishes_before_marker(c2, self.connected()), [])
+
+    def test_retained_messages_survive_kill_9(self):
+        self.publish_acked('ret/a', [b'first', b'second'], retain=True)
+        self.publish_acked('ret/b', [b'kept'], retain=True)
+        self.publish_acked('ret/c', [b'gone', b''], retain=True)  # cleared
+        self.reconnect_after(crash=True)
+        sub = self.connected()
+        sub.subscribe([('ret/#', 1)])
+        got = sorted((p.topic, p.payload, p.retain) for p in self.receive(sub, 2))
+        self.assertEqual(got, [('ret/a', b'second', True), ('ret/b', b'kept', True)])
+        self.assertEqual(self.publishes_before_marker(sub, self.connected(), 'ret/marker'), [])
+
+    def test_clean_sessions_do_not_survive(self):
+        c = self.connected('dur-clean', clean=True)
+        c.subscribe([('c/#', 1)])
+        self.reconnect_after(crash=True)
+        c2 = self.client()
+        self.assertEqual(m.connack_codes(c2.connect('dur-clean', clean=False)), (0, 0))
+
+    def test_a_session_ended_by_clean_start_stays_ended_after_kill_9(self):
+        self.offline('dur-ended', [('e/#', 1)])
+        c = self.connected('dur-ended', clean=True)
+        c.send(m.disconnect())
+        self.assertTrue(c.closed_within(2))
+        self.reconnect_after(crash=True)
+        c2 = self.client()
+        self.assertEqual(m.connack_codes(c2.connect('dur-ended', clean=False)), (0, 0))
+
+    def test_restart_with_a_different_thread_count_keeps_sessions(self):
+        self.offline('dur-threads', [('t/#', 1)])
+        self.publish_acked('t/x', [b'one', b'two'])
+        self.broker.kill()
+        self.broker.flags['threads'] = 1
+        self.broker.restart()
+        self.port = self.broker.port
+        c = self.resume('dur-threads')
+        self.assertEqual([p.payload for p in self.receive(c, 2)], [b'one', b'two'])
+
+    def test_a_second_broker_on_the_same_data_directory_is_refused(self):
+        data = os.path.join(self.broker.dir, 'data')
+        r = subprocess.run([BINARY, '--port', '0', '--data-dir', data], capture_output=True,
+                           timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b'in use by another telemq', r.stderr)
+
+
+def partition_bytes(data_dir):
+    """Bytes of every segment file under data_dir (all partitions)."""
+    total = 0
+    for root, _, files in os.walk(data_dir):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files if f.endswith('.log'))
+    return total
+
+
+@telemq_only('log retention')
+class RetentionTest(DurableTestBase):
+    broker_flags = {'threads': 1, 'segment-mb': 1, 'retention-mb': 2, 'retention-check-s': 1}
+
+    def publish_mb(self, topic, mb, client_id='ret-pub'):
+        pub = self.connected(client_id)
+        payload = b'x' * 1000
+        for i in range(mb * 1000):
+            pub.send(m.publish(topic, payload, 1, i % 65535 + 1))
+            if i % 100 == 99:
+                for _ in range(100):
+                    pub.expect(m.PUBACK)
+        pub.close()
+
+    def wait_for_size(self, below, timeout=15.0):
+        data = os.path.join(self.broker.dir, 'data')
+        deadline = time.monotonic() + timeout
+        while partition_bytes(data) >= below:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)  # polling the directory with a deadline
+        return True
+
+    def test_old_segments_are_deleted_and_the_state_survives_in_checkpoints(self):
+        self.publish_acked('keep/retained', [b'still here'], retain=True)
+        self.offline('ret-sub', [('other/#', 1)])
+        self.publish_mb('bulk/data', 8)
+        self.assertTrue(self.wait_for_size(4 << 20), 'retention did not trim the log')
+        self.assertTrue(self.log_contains('retention deleted'))
+        self.reconnect_after(crash=True)
+        c = self.resume('ret-sub')  # its session record was in a deleted segment
+        c.subscribe([('keep/#', 1)])
+        msg = c.recv_publish()
+        self.assertEqual((msg.topic, msg.payload, msg.retain), ('keep/retained', b'still here', 1))
+
+    def test_what_an_offline_session_still_needs_is_kept(self):
+        self.offline('ret-backlog', [('bulk/#', 1)])
+        self.publish_mb('bulk/data', 5)
+        # Give retention a few rounds: it must keep the backlog and say why.
+        self.assertTrue(self.log_contains('persistent sessions still need them', timeout=10))
+        self.reconnect_after(crash=True)
+        c = self.resume('ret-backlog')
+        got = self.receive(c, 5000, timeout=30)
+        self.assertEqual(len(got), 5000)
+        self.assertEqual(got[-1].payload, b'x' * 1000)
+
+
+class ModeTest(BrokerTest):
+    def queue_for(self, client_id, n):
+        c = self.connected(client_id, clean=False)
+        c.subscribe([('md/#', 1)])
+        c.close()
+        pub = self.connected()
+        for i in range(n):
+            pub.publish('md/x', b'%d' % i, qos=1, pid=i + 1)
+
+    def drain(self, client_id, n):
+        self.port = self.broker.port
+        c = self.client()
+        self.assertEqual(m.connack_codes(c.connect(client_id, clean=False)), (1, 0))
+        self.assertEqual([p.payload for p in self.receive(c, n)], [b'%d' % i for i in range(n)])
+
+
+@telemq_only('durability modes')
+class BatchModeTest(ModeTest):
+    broker_flags = {'durability': 'batch', 'durability-batch-ms': 5}
+
+    def test_batch_mode_keeps_messages_across_a_graceful_restart(self):
+        self.queue_for('batch-sub', 20)
+        self.broker.restart()
+        self.drain('batch-sub', 20)
+
+    def test_batch_mode_keeps_acknowledged_messages_across_kill_9(self):
+        self.queue_for('batch-sub', 50)
+        self.broker.kill()  # the page cache keeps what was written before the PUBACK
+        self.broker.restart()
+        self.drain('batch-sub', 50)
+
+
+@telemq_only('durability modes')
+class NoneModeTest(ModeTest):
+    broker_flags = {'durability': 'none'}
+
+    def test_none_mode_keeps_messages_across_a_graceful_restart(self):
+        self.queue_for('none-sub', 20)
+        self.broker.restart()  # a graceful stop writes and syncs what is pending
+        self.drain('none-sub', 20)
+
+
+class BadDurabilityTest(unittest.TestCase):
+    @telemq_only('telemq flags')
+    def test_bad_durability_value_is_refused(self):
+        r = subprocess.run([BINARY, '--durability', 'maybe'], capture_output=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"'maybe' is not one of sync, batch, none", r.stderr)
+
+
+if __name__ == '__main__':
+    unittest.main()
