@@ -1,6 +1,7 @@
 #include "storage/batch_format.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "storage/coding.h"
 #include "storage/crc32c.h"
@@ -136,25 +137,33 @@ size_t RecordEncodedSize(std::string_view key, std::string_view value, int64_t t
   return RecordEncodedSize(key.size(), value.size(), ts_delta, offset_delta);
 }
 
-void AppendRecord(std::string* payload, uint8_t type, uint32_t offset_delta, int64_t ts_delta,
-                  std::string_view key, std::span<const std::string_view> value_parts) {
-  size_t value_size = 0;
-  for (std::string_view part : value_parts) value_size += part.size();
-  const size_t body = RecordBodySize(key.size(), value_size, ts_delta, offset_delta);
-  // Every varint of the record prefix together: at most 5 + 1 + 5 + 10 + 5.
-  char prefix[32];
-  char* p = prefix;
-  PutVarint32Raw(&p, static_cast<uint32_t>(body));
+char* EncodeRecord(char* dst, uint8_t type, uint32_t offset_delta, int64_t ts_delta,
+                   std::string_view key, std::span<const std::string_view> value_parts,
+                   size_t value_size) {
+  char* p = dst;
+  PutVarint32Raw(
+      &p, static_cast<uint32_t>(RecordBodySize(key.size(), value_size, ts_delta, offset_delta)));
   *p++ = static_cast<char>(type);
   PutVarint32Raw(&p, offset_delta);
   PutVarint64Raw(&p, ZigZag(ts_delta));
   PutVarint32Raw(&p, static_cast<uint32_t>(key.size()));
-  payload->append(prefix, p - prefix);
-  payload->append(key.data(), key.size());
-  p = prefix;
+  if (!key.empty()) std::memcpy(p, key.data(), key.size());
+  p += key.size();
   PutVarint32Raw(&p, static_cast<uint32_t>(value_size));
-  payload->append(prefix, p - prefix);
-  for (std::string_view part : value_parts) payload->append(part.data(), part.size());
+  for (std::string_view part : value_parts) {
+    if (!part.empty()) std::memcpy(p, part.data(), part.size());
+    p += part.size();
+  }
+  return p;
+}
+
+void AppendRecord(std::string* payload, uint8_t type, uint32_t offset_delta, int64_t ts_delta,
+                  std::string_view key, std::span<const std::string_view> value_parts) {
+  size_t value_size = 0;
+  for (std::string_view part : value_parts) value_size += part.size();
+  const size_t old = payload->size();
+  payload->resize(old + RecordEncodedSize(key.size(), value_size, ts_delta, offset_delta));
+  EncodeRecord(payload->data() + old, type, offset_delta, ts_delta, key, value_parts, value_size);
 }
 
 void BatchBuilder::Reset(uint64_t base_offset) {

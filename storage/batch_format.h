@@ -90,9 +90,13 @@ size_t RecordEncodedSize(std::string_view key, std::string_view value, int64_t t
 size_t RecordEncodedSize(size_t key_size, size_t value_size, int64_t ts_delta,
                          uint32_t offset_delta);
 
-// Appends one record (its value the concatenation of `value_parts`) to
-// `payload`, exactly RecordEncodedSize bytes. The caller keeps the batch
-// within kMaxBatchBytes; key and value sizes must fit in 32 bits.
+// Writes one record (its value the concatenation of `value_parts`, of total
+// size `value_size`) at `dst`, exactly RecordEncodedSize bytes, and returns
+// the end. The caller keeps the batch within kMaxBatchBytes.
+char* EncodeRecord(char* dst, uint8_t type, uint32_t offset_delta, int64_t ts_delta,
+                   std::string_view key, std::span<const std::string_view> value_parts,
+                   size_t value_size);
+// The same, appended to `payload`.
 void AppendRecord(std::string* payload, uint8_t type, uint32_t offset_delta, int64_t ts_delta,
                   std::string_view key, std::span<const std::string_view> value_parts);
 

@@ -55,7 +55,9 @@ absl::StatusOr<uint64_t> Partition::Impl::Append(uint8_t type, std::string_view 
   if (!failure_.ok()) return absl::FailedPreconditionError(failure_.message());
   size_t value_size = 0;
   for (std::string_view part : value_parts) value_size += part.size();
-  if (!PendingBatches::RecordFits(key.size(), value_size)) {
+  // The exact check only for records anywhere near the limit.
+  if (key.size() + value_size > kMaxPayloadBytes - 64 &&
+      !PendingBatches::RecordFits(key.size(), value_size)) {
     return absl::InvalidArgumentError(absl::StrCat("partition ", options_.dir, ": a record of ",
                                                    key.size() + value_size,
                                                    " bytes does not fit in a 16 MiB batch"));

@@ -32,21 +32,22 @@ bool PendingBatches::RecordFits(size_t key_size, size_t value_size) {
 uint64_t PendingBatches::Append(uint8_t type, std::string_view key,
                                 std::span<const std::string_view> value_parts, size_t value_size,
                                 int64_t timestamp_ns) {
-  if (open_count_ > 0) {
-    const size_t record = RecordEncodedSize(key.size(), value_size,
-                                            TimeDelta(timestamp_ns, open_first_ts_), open_count_);
-    if (filling_->bytes.size() - open_start_ + record > batch_limit_) CloseBatch();
+  int64_t ts_delta = open_count_ > 0 ? TimeDelta(timestamp_ns, open_first_ts_) : 0;
+  size_t record = RecordEncodedSize(key.size(), value_size, ts_delta, open_count_);
+  if (open_count_ > 0 && filling_->bytes.size() - open_start_ + record > batch_limit_) {
+    CloseBatch();
+    ts_delta = 0;
+    record = RecordEncodedSize(key.size(), value_size, 0, 0);
   }
-  std::string& bytes = filling_->bytes;  // after CloseBatch, which may start a new chunk
+  ByteBuffer& bytes = filling_->bytes;  // after CloseBatch, which may start a new chunk
   if (open_count_ == 0) {
     open_start_ = bytes.size();
-    bytes.append(kBatchHeaderSize, '\0');  // the header, once the batch closes
+    bytes.Extend(kBatchHeaderSize);  // the header, written when the batch closes
     open_base_ = next_offset_;
     open_first_ts_ = timestamp_ns;
     open_max_ts_ = timestamp_ns;
   }
-  AppendRecord(&bytes, type, open_count_, TimeDelta(timestamp_ns, open_first_ts_), key,
-               value_parts);
+  EncodeRecord(bytes.Extend(record), type, open_count_, ts_delta, key, value_parts, value_size);
   open_max_ts_ = std::max(open_max_ts_, timestamp_ns);
   ++open_count_;
   if (bytes.size() - open_start_ >= batch_limit_) CloseBatch();
@@ -62,8 +63,8 @@ void PendingBatches::CloseBatch() {
     tail_segment_bytes_ = 0;
     if (open_start_ > 0) {
       std::unique_ptr<Chunk> next = NewChunk();
-      next->bytes.assign(filling_->bytes, open_start_);
-      filling_->bytes.resize(open_start_);
+      next->bytes.Append(filling_->bytes.data() + open_start_, batch_bytes);
+      filling_->bytes.Truncate(open_start_);
       sealed_.push_back(std::move(filling_));
       filling_ = std::move(next);
       open_start_ = 0;
@@ -96,11 +97,8 @@ void PendingBatches::SealAll() {
 void PendingBatches::Recycle(std::unique_ptr<Chunk> chunk) {
   if (free_.size() >= kMaxFreeChunks) return;
   // A burst may have grown a chunk far beyond the usual batch: let it go.
-  if (chunk->bytes.capacity() > 4 * batch_limit_ + kInitialChunkBytes) {
-    chunk->bytes = std::string();
-    chunk->bytes.reserve(kInitialChunkBytes);
-  }
-  chunk->bytes.clear();
+  if (chunk->bytes.capacity() > 4 * batch_limit_ + kInitialChunkBytes) chunk->bytes.Release();
+  chunk->bytes.Clear();
   chunk->positions.clear();
   chunk->headers.clear();
   free_.push_back(std::move(chunk));
@@ -113,7 +111,7 @@ std::unique_ptr<PendingBatches::Chunk> PendingBatches::NewChunk() {
     return c;
   }
   auto c = std::make_unique<Chunk>();
-  c->bytes.reserve(kInitialChunkBytes);
+  c->bytes.Reserve(kInitialChunkBytes);
   return c;
 }
 

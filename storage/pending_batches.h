@@ -24,13 +24,14 @@
 #include <vector>
 
 #include "storage/batch_format.h"
+#include "storage/byte_buffer.h"
 
 namespace telemq::storage {
 
 class PendingBatches {
  public:
   struct Chunk {
-    std::string bytes;                 // whole batches, back to back
+    ByteBuffer bytes;                  // whole batches, back to back
     std::vector<uint64_t> positions;   // of each batch in `bytes`
     std::vector<BatchHeader> headers;  // of each batch
     uint64_t segment_base = 0;         // the segment every batch here goes to
