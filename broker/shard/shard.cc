@@ -27,6 +27,10 @@ constexpr uint16_t kBufferGroup = 1;
 constexpr int64_t kStuckCloseNs = 5'000'000'000;
 constexpr int64_t kShutdownGraceNs = 2'000'000'000;
 constexpr int64_t kAcceptPauseNs = 100'000'000;
+// Admission control (shard.h): new connections started per loop turn, and
+// accepted ones allowed to wait before the shard stops accepting.
+constexpr uint32_t kAdmitPerTurn = 64;
+constexpr size_t kAcceptBacklog = 1024;
 
 int64_t ClockNs(clockid_t clock) {
   timespec ts;
@@ -143,6 +147,7 @@ void Shard::Run() {
     int64_t deadline = next_timer_ns_;
     if (stopping_) deadline = std::min(deadline, shutdown_deadline_ns_);
     if (!closing_.empty()) deadline = std::min(deadline, mono_ns_ + 100'000'000);
+    if (waiting_head_ < waiting_accepts_.size()) deadline = mono_ns_;  // admit more next turn
     if (log_ != nullptr) deadline = std::min(deadline, log_->next_sync_ns());
     if (deadline != INT64_MAX)
       timeout = absl::Nanoseconds(std::max<int64_t>(0, deadline - mono_ns_));
@@ -164,6 +169,8 @@ void Shard::Run() {
     }
 
     UpdateClock();
+    admitted_this_turn_ = 0;
+    AdmitWaiting();
     // Only completions posted before the drain: mail pushed before them is
     // then applied first (see the class comment). With DEFER_TASKRUN none
     // can be posted meanwhile; the fallback ring modes need the count.
@@ -187,6 +194,12 @@ void Shard::Run() {
     if (!stopping_ && group_->stopping().load()) Shutdown();
   }
   // Whatever is left after the grace period is closed without ceremony.
+  for (size_t i = waiting_head_; i < waiting_accepts_.size(); ++i) {
+    close(waiting_accepts_[i]);
+    group_->ReleaseConnection();
+  }
+  waiting_accepts_.clear();
+  waiting_head_ = 0;
   for (uint32_t slot = 0; slot < conns_.size(); ++slot) {
     Conn& c = conns_[slot];
     if (c.fd < 0) continue;
@@ -294,15 +307,44 @@ void Shard::OnAccept(const io_uring_cqe& cqe) {
                  net::PeerName(cqe.res));
     }
     close(cqe.res);
+  } else if (admitted_this_turn_ < kAdmitPerTurn && waiting_head_ == waiting_accepts_.size()) {
+    Admit(cqe.res);
   } else {
-    net::ConfigureClientSocket(cqe.res);
-    AdoptConnection(cqe.res, {});
+    waiting_accepts_.push_back(cqe.res);
+    if (waiting_accepts_.size() - waiting_head_ >= kAcceptBacklog && accept_armed_) {
+      CancelAccept();  // the listen backlog holds the rest until these are in
+    }
   }
   MaybeArmAccept();
 }
 
+void Shard::Admit(int fd) {
+  ++admitted_this_turn_;
+  net::ConfigureClientSocket(fd);
+  AdoptConnection(fd, {});
+}
+
+void Shard::AdmitWaiting() {
+  while (waiting_head_ < waiting_accepts_.size() && admitted_this_turn_ < kAdmitPerTurn) {
+    const int fd = waiting_accepts_[waiting_head_++];
+    if (stopping_) {
+      close(fd);
+      group_->ReleaseConnection();
+    } else {
+      Admit(fd);
+    }
+  }
+  if (waiting_head_ == waiting_accepts_.size()) {
+    waiting_accepts_.clear();
+    waiting_head_ = 0;
+  }
+}
+
 void Shard::MaybeArmAccept() {
-  if (!accept_armed_ && !stopping_ && mono_ns_ >= accept_paused_until_ns_) ArmAccept();
+  const bool crowded = waiting_accepts_.size() - waiting_head_ >= kAcceptBacklog / 2;
+  if (!accept_armed_ && !stopping_ && !crowded && mono_ns_ >= accept_paused_until_ns_) {
+    ArmAccept();
+  }
 }
 
 void Shard::CancelAccept() {

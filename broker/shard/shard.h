@@ -138,6 +138,8 @@ class Shard final : public session::Transport {
   void ArmAccept();
   void MaybeArmAccept();
   void CancelAccept();
+  void Admit(int fd);
+  void AdmitWaiting();
   void ArmRecv(uint32_t slot);
   void ArmWake();
   void StartSend(uint32_t slot);
@@ -193,6 +195,14 @@ class Shard final : public session::Transport {
   int64_t accept_paused_until_ns_ = 0;
   int64_t next_accept_error_log_ns_ = 0;
   uint64_t accept_errors_suppressed_ = 0;
+  // Admission control: at most kAdmitPerTurn new connections start per loop
+  // turn; the rest wait here (accepted, not yet read), and past
+  // kAcceptBacklog the multishot accept is cancelled so the kernel's listen
+  // backlog holds further ones. A reconnect storm thus delays new clients,
+  // never the loop turns of connected ones.
+  std::vector<int> waiting_accepts_;
+  size_t waiting_head_ = 0;
+  uint32_t admitted_this_turn_ = 0;
   std::vector<uint32_t> closing_;  // slots waiting for their output to go out
 
   persist::ShardLog* log_;
