@@ -59,6 +59,7 @@ class MemEnv::MemFile final : public File {
       env_->short_write_error_ = 0;
     }
     std::string& d = data_->data;
+    data_->clean_prefix = std::min<uint64_t>(data_->clean_prefix, position);
     for (const iovec& v : iov) {
       const size_t n = std::min(v.iov_len, limit);
       if (n > 0) {
@@ -80,7 +81,10 @@ class MemEnv::MemFile final : public File {
     absl::MutexLock lock(&env_->mu_);
     ++env_->counts_[Op::kSync];
     if (absl::Status s = env_->Inject(Op::kSync, path_); !s.ok()) return s;
-    data_->synced = data_->data;
+    FileData& f = *data_;
+    f.synced.resize(std::min(f.clean_prefix, f.synced.size()));
+    f.synced.append(f.data, f.synced.size());
+    f.clean_prefix = f.data.size();
     return absl::OkStatus();
   }
 
@@ -89,6 +93,7 @@ class MemEnv::MemFile final : public File {
     ++env_->counts_[Op::kTruncate];
     if (absl::Status s = env_->Inject(Op::kTruncate, path_); !s.ok()) return s;
     data_->data.resize(size, '\0');
+    data_->clean_prefix = std::min<uint64_t>(data_->clean_prefix, size);
     return absl::OkStatus();
   }
 
@@ -205,12 +210,21 @@ absl::Status MemEnv::SyncDir(const std::string& dir) {
   absl::MutexLock lock(&mu_);
   ++counts_[Op::kSyncDir];
   if (absl::Status s = Inject(Op::kSyncDir, dir); !s.ok()) return s;
+  if (dir == "." || dir == "/") return absl::OkStatus();  // the roots always exist
   if (!dirs_.contains(dir)) {
     return absl::ErrnoToStatus(ENOENT, absl::StrCat("open directory ", dir));
   }
-  std::erase_if(durable_files_, [&](const auto& entry) { return Parent(entry.first) == dir; });
-  for (const auto& [path, data] : files_) {
-    if (Parent(path) == dir) durable_files_[path] = data;
+  // The names directly inside `dir` are a contiguous range of both maps.
+  const std::string prefix = dir + "/";
+  auto in_dir = [&](const std::string& path) {
+    return path.find('/', prefix.size()) == std::string::npos;
+  };
+  auto after = [&](const auto& entry) { return !entry.first.starts_with(prefix); };
+  for (auto it = durable_files_.lower_bound(prefix); it != durable_files_.end() && !after(*it);) {
+    it = in_dir(it->first) ? durable_files_.erase(it) : std::next(it);
+  }
+  for (auto it = files_.lower_bound(prefix); it != files_.end() && !after(*it); ++it) {
+    if (in_dir(it->first)) durable_files_.emplace_hint(durable_files_.end(), *it);
   }
   return absl::OkStatus();
 }
@@ -239,6 +253,7 @@ void MemEnv::DropUnsyncedData(uint64_t tear_seed) {
     } else {
       file->data = synced;
     }
+    file->clean_prefix = file->data.size();
   }
 }
 
@@ -274,6 +289,7 @@ void MemEnv::SetContents(const std::string& path, std::string_view bytes) {
   if (data == nullptr) data = std::make_shared<FileData>();
   data->data.assign(bytes.data(), bytes.size());
   data->synced = data->data;
+  data->clean_prefix = data->data.size();
   durable_files_[path] = data;
 }
 

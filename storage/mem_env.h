@@ -82,6 +82,9 @@ class MemEnv final : public Env {
   struct FileData {
     std::string data;
     std::string synced;
+    // data[0, clean_prefix) is known equal to synced[0, clean_prefix): a Sync
+    // copies only what follows (appends make syncs O(new bytes)).
+    size_t clean_prefix = 0;
   };
   class MemFile;
   struct Fault {

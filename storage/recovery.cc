@@ -136,10 +136,11 @@ absl::StatusOr<RecoveredPartition> RecoverPartition(Env* env, const PartitionOpt
   TELEMQ_RETURN_IF_ERROR(env->CreateDir(o.dir));
   if (!existed) {
     // The new directory's own name must be durable before its segments are.
-    const size_t slash = o.dir.rfind('/', o.dir.size() - 1);
-    if (slash != std::string::npos && slash > 0) {
-      TELEMQ_RETURN_IF_ERROR(env->SyncDir(o.dir.substr(0, slash)));
-    }
+    const size_t slash = o.dir.rfind('/');
+    const std::string parent = slash == std::string::npos ? "."
+                               : slash == 0               ? "/"
+                                                          : o.dir.substr(0, slash);
+    TELEMQ_RETURN_IF_ERROR(env->SyncDir(parent));
   }
   TELEMQ_ASSIGN_OR_RETURN(DirectoryState dir, ReadDirectory(env, o.dir));
 

@@ -245,6 +245,17 @@ TEST_F(RecoveryTest, VerifyAllSegmentsFindsDamageBehindAMatchingIndex) {
   EXPECT_EQ(report_.quarantined[0].lost_from, 0u);
 }
 
+TEST_F(RecoveryTest, AQuarantineNeverOverwritesAnEarlierOne) {
+  env_.SetContents(seg0_ + ".corrupt", "an earlier quarantine");
+  std::string data = MakeBatch(0, 10) + MakeBatch(10, 10) + MakeBatch(20, 10);
+  data[MakeBatch(0, 10).size() + 60] ^= 1;
+  env_.SetContents(seg0_, data);
+  Open();
+  ASSERT_EQ(report_.quarantined.size(), 1u);
+  EXPECT_EQ(report_.quarantined[0].file, seg0_ + ".corrupt.1");
+  EXPECT_EQ(*env_.Contents(seg0_ + ".corrupt"), "an earlier quarantine");
+}
+
 TEST_F(RecoveryTest, OffsetsOfAQuarantinedSegmentAreNeverReused) {
   env_.SetContents(SegmentPath("/p", 100) + ".corrupt", "whatever it held");
   auto p = Open();
