@@ -106,7 +106,7 @@ void CheckRecovered(const Partition& p, uint64_t durable_seen, const std::string
 void RunOne(uint64_t seed) {
   std::mt19937_64 rng(seed);
   MemEnv env;
-  const uint64_t segment_sizes[] = {600, 4096, 32768, 1 << 20};
+  const uint64_t segment_sizes[] = {2048, 8192, 65536, 1 << 20};
   const size_t batch_sizes[] = {100, 1024, 1 << 20};
   PartitionOptions options{.dir = "/data/p0",
                            .segment_bytes = segment_sizes[rng() % 4],

@@ -6,7 +6,11 @@ namespace telemq::storage::testing {
 
 std::string ValueFor(uint64_t offset, size_t min_size) {
   std::string v(min_size + offset % 37, '\0');
-  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<char>('a' + (offset * 7 + i) % 26);
+  char c = static_cast<char>('a' + offset * 7 % 26);  // byte i: 'a' + (7 * offset + i) % 26
+  for (char& out : v) {
+    out = c;
+    c = c == 'z' ? 'a' : static_cast<char>(c + 1);
+  }
   return v;
 }
 

@@ -22,9 +22,20 @@
 //                   segment's directory entry is synced (it survives a power
 //                   loss, as far as the device honours fdatasync).
 // At most one write request is in flight. Appends continue while it is (the
-// next batch fills meanwhile). A failed or short write, or a failed sync,
-// makes the partition fail-stop: failure() says why, and Append and
-// PrepareWrite refuse from then on. Nothing is ever retried and assumed safe.
+// next batch fills meanwhile, in other buffers: those of the request never
+// move). A failed or short write, or a failed sync, makes the partition
+// fail-stop: failure() says why, and Append and PrepareWrite refuse from
+// then on. Nothing is ever retried and assumed safe.
+//
+// Segment roll: a batch that would take the active segment past
+// segment_bytes goes to a new segment. The last request to the old segment
+// always syncs (a sync-only request if its last write went out without), and
+// the PrepareWrite after it creates the new segment file synchronously
+// (open O_EXCL, fallocate, fsync of the directory: a few milliseconds once
+// per segment, on the calling thread) before handing out its first write.
+//
+// After Open, every recovered record is durable: next_offset, written_offset
+// and durable_offset are equal.
 //
 // Thread: one thread (the owning shard's) for everything, or a single thread
 // before the shard starts (recovery, tools). Not internally synchronised.
@@ -151,11 +162,14 @@ class Partition {
   // torn tail, quarantines damage before the tail, rebuilds indexes, and
   // starts a new segment when the last one is damaged or full. Fails only
   // when the directory cannot be used at all (a message says which file and
-  // why); damage is repaired and reported, not refused.
+  // why) or the options are out of range (segment_bytes in [1, 2 GiB],
+  // index_interval_bytes and max_batch_bytes > 0); damage is repaired and
+  // reported, not refused. `report` may be null.
   static absl::StatusOr<std::unique_ptr<Partition>> Open(Env* env, const PartitionOptions& options,
                                                          RecoveryReport* report);
   // Writes the active segment's index. Does not sync: call FlushNow(true)
-  // first for a clean shutdown.
+  // first for a clean shutdown. Must not run with a write request in flight
+  // (its buffers go with the partition).
   ~Partition();
   Partition(const Partition&) = delete;
   Partition& operator=(const Partition&) = delete;
@@ -189,25 +203,32 @@ class Partition {
   // request is in flight, when there is nothing to do, or after failure.
   const WriteRequest* PrepareWrite(bool sync);
   // The outcome of the request in flight: the write's result (bytes written,
-  // or -errno) and, if it synced, the sync's (0 or -errno; -ECANCELED when a
-  // linked sync did not run). Advances the watermarks or fails the partition.
+  // or -errno; 0 for a sync-only request) and, if it synced, the sync's (0 or
+  // -errno; -ECANCELED when a linked sync did not run). Advances the
+  // watermarks or fails the partition; fewer bytes than requested is a short
+  // write and fails it too. Ignored when no request is in flight.
   void CompleteWrite(int64_t write_result, int sync_result);
   bool failed() const;
   absl::Status failure() const;
 
   // PrepareWrite / File::Write / File::Sync / CompleteWrite until nothing is
-  // pending, synchronously: for tests, tools and shutdown.
+  // pending, synchronously: for tests, tools and shutdown. kFailedPrecondition
+  // while the owner has a request in flight; failure() once failed.
   absl::Status FlushNow(bool sync);
 
   // Records in [from, written_offset()) as of now. `from` below
-  // start_offset() is an error (kOutOfRange: deleted by retention).
+  // start_offset() is an error (kOutOfRange: deleted by retention), and so is
+  // `from` beyond written_offset(). Offsets lost to a quarantine (a gap
+  // between segments) are skipped. The reader opens its own files and does
+  // not reference the partition; a segment retention deletes before the
+  // reader reaches it reads as kNotFound.
   absl::StatusOr<std::unique_ptr<LogReader>> NewReader(uint64_t from) const;
   // The first offset whose record time is >= timestamp_ns, or next_offset()
   // when there is none (uses the sparse index, then scans).
   absl::StatusOr<uint64_t> OffsetForTime(int64_t timestamp_ns) const;
 
-  std::vector<SegmentInfo> Segments() const;
-  uint64_t size_bytes() const;  // all segments
+  std::vector<SegmentInfo> Segments() const;  // oldest first; the last is active
+  uint64_t size_bytes() const;                // written bytes of all segments
   // Deletes whole closed segments, oldest first, as the policy says.
   RetentionResult ApplyRetention(const RetentionPolicy& policy, int64_t now_ns);
 
