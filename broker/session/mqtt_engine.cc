@@ -390,7 +390,7 @@ void MqttEngine::PublishWill(Session& s) {
 }
 
 Session* MqttEngine::FindSession(std::string_view client_id) {
-  auto it = by_client_id_.find(std::string(client_id));
+  auto it = by_client_id_.find(client_id);
   return it == by_client_id_.end() ? nullptr : sessions_[it->second].get();
 }
 
@@ -406,7 +406,7 @@ Session& MqttEngine::CreateSession(std::string client_id) {
   auto s = std::make_unique<Session>();
   s->id = id;
   s->client_id = std::move(client_id);
-  by_client_id_[s->client_id] = id;
+  by_client_id_[std::string_view(s->client_id)] = id;
   sessions_[id] = std::move(s);
   ++stats_.sessions;
   return *sessions_[id];
@@ -439,7 +439,7 @@ void MqttEngine::EndSession(Session& s) {
     }
   }
   for (const auto& [filter, options] : s.subscriptions) transport_->Unsubscribe(s.id, filter);
-  by_client_id_.erase(s.client_id);
+  by_client_id_.erase(std::string_view(s.client_id));
   free_sessions_.push_back(s.id);
   --stats_.sessions;
   sessions_[s.id].reset();  // `s` is gone
@@ -526,8 +526,10 @@ void MqttEngine::Restore(RestoredSession restored) {
     transport_->Subscribe(s.id, filter, options);
     s.SetSubscription(filter, options);
   }
-  s.seen_end = std::move(restored.consumed);
-  s.pending.assign(s.seen_end.size(), 0);
+  s.progress.resize(restored.consumed.size());
+  for (size_t p = 0; p < restored.consumed.size(); ++p) {
+    s.progress[p].seen_end = restored.consumed[p];
+  }
   for (RestoredSession::Owed& owed : restored.queue) {
     Outbound out;
     out.message = std::move(owed.message);
@@ -610,7 +612,7 @@ void MqttEngine::NeededOffsets(std::vector<uint64_t>* needed) const {
     if (needed->size() < consumed.size()) needed->resize(consumed.size(), UINT64_MAX);
     for (size_t p = 0; p < consumed.size(); ++p) {
       // A partition the session never received from: it needs nothing there.
-      if (s->seen_end[p] == 0 && s->pending[p] == 0) continue;
+      if (s->progress[p].seen_end == 0 && s->progress[p].pending == 0) continue;
       (*needed)[p] = std::min((*needed)[p], consumed[p]);
     }
   }

@@ -175,7 +175,9 @@ class MqttEngine {
   std::vector<std::unique_ptr<Connection>> conns_;  // by ConnId
   std::vector<std::unique_ptr<Session>> sessions_;  // by SessionId
   std::vector<SessionId> free_sessions_;
-  absl::flat_hash_map<std::string, SessionId> by_client_id_;
+  // Keys view the sessions' own client_id (a Session never moves: it is
+  // held by unique_ptr), so the id is stored once.
+  absl::flat_hash_map<std::string_view, SessionId> by_client_id_;
   RetainedStore retained_;
   uint64_t assigned_ids_ = 0;
   EngineStats stats_;

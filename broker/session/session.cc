@@ -46,25 +46,23 @@ bool Session::RemoveSubscription(std::string_view filter) {
 
 void Session::NoteRouted(const Message& m) {
   const uint32_t p = m.log_partition();
-  if (seen_end.size() <= p) {
-    seen_end.resize(size_t{p} + 1, 0);
-    pending.resize(size_t{p} + 1, 0);
-  }
-  seen_end[p] = std::max(seen_end[p], m.log_offset() + 1);
+  if (progress.size() <= p) progress.resize(size_t{p} + 1);
+  progress[p].seen_end = std::max(progress[p].seen_end, m.log_offset() + 1);
 }
 
-void Session::AddPending(const Message& m) { ++pending[m.log_partition()]; }
+void Session::AddPending(const Message& m) { ++progress[m.log_partition()].pending; }
 
 void Session::Settle(Outbound& out) {
   if (!out.tracked) return;
   out.tracked = false;
-  --pending[out.message->log_partition()];
+  --progress[out.message->log_partition()].pending;
 }
 
 void Session::ConsumedOffsets(std::vector<uint64_t>* out) const {
-  out->assign(seen_end.begin(), seen_end.end());
-  for (uint32_t p = 0; p < pending.size(); ++p) {
-    if (pending[p] == 0) continue;
+  out->resize(progress.size());
+  for (uint32_t p = 0; p < progress.size(); ++p) {
+    (*out)[p] = progress[p].seen_end;
+    if (progress[p].pending == 0) continue;
     // Tracked messages of one partition arrive in offset order, and the
     // in-flight window followed by the queue keeps arrival order: the first
     // one met is the oldest still pending.
