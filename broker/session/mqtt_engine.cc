@@ -249,18 +249,19 @@ bool MqttEngine::HandleConnect(ConnId c, Connection& conn, const mqtt::Connect& 
   conn.session = s.id;
   conn.connected = true;
   conn.client_id = client_id;
-  conn.keep_alive_s = p.keep_alive;
-  if (p.keep_alive != 0)
-    transport_->WakeAt(mono_ns_ + int64_t{p.keep_alive} * kNsPerSecond * 3 / 2);
+  // 5.0 (3.2.2.3.14): a keep-alive above the maximum is replaced by the
+  // Server Keep Alive sent in CONNACK, and that is the value enforced.
+  const bool server_keep_alive = v5 && p.keep_alive > options_.max_keepalive;
+  conn.keep_alive_s = server_keep_alive ? options_.max_keepalive : p.keep_alive;
+  if (conn.keep_alive_s != 0) {
+    transport_->WakeAt(mono_ns_ + int64_t{conn.keep_alive_s} * kNsPerSecond * 3 / 2);
+  }
 
   mqtt::Connack ack;
   ack.session_present = session_present;
   if (v5) {
     if (assigned) ack.properties.SetString(PropertyId::kAssignedClientIdentifier, client_id);
-    if (p.keep_alive > options_.max_keepalive) {
-      conn.keep_alive_s = options_.max_keepalive;
-      ack.properties.SetInt(PropertyId::kServerKeepAlive, options_.max_keepalive);
-    }
+    if (server_keep_alive) ack.properties.SetInt(PropertyId::kServerKeepAlive, conn.keep_alive_s);
     if (s.expiry_s != p.properties.GetInt(PropertyId::kSessionExpiryInterval)) {
       ack.properties.SetInt(PropertyId::kSessionExpiryInterval, s.expiry_s);
     }

@@ -178,6 +178,16 @@ class ServerKeepAliveTest(ConformanceTest):
         self.assertIsNone(connack_property(connack, m.SERVER_KEEP_ALIVE))
 
 
+@telemq_only('Mosquitto refuses max_keepalive below 10')
+class ServerKeepAliveEnforcedTest(ConformanceTest):
+    broker_flags = {'max-keepalive': 1}
+
+    def test_mqtt_3_1_2_21_the_server_keep_alive_is_the_one_enforced(self):
+        c, connack = self.v5_connected('v5-ska-1', keepalive=600)
+        self.assertEqual(connack_property(connack, m.SERVER_KEEP_ALIVE), 1)
+        self.assert_disconnected_with(c, 0x8D, timeout=7.0 if IS_MOSQUITTO else 4.0)
+
+
 class TakeOverTest(ConformanceTest):
     @mosquitto_deviates('2.0.11 closes the old connection without DISCONNECT 0x8E')
     def test_mqtt_3_1_4_3_take_over_sends_disconnect_0x8e_to_the_old_connection(self):
