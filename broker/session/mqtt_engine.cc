@@ -266,6 +266,9 @@ bool MqttEngine::HandleConnect(ConnId c, Connection& conn, const mqtt::Connect& 
       ack.properties.SetInt(PropertyId::kSessionExpiryInterval, s.expiry_s);
     }
     ack.properties.SetInt(PropertyId::kTopicAliasMaximum, options_.topic_alias_max);
+    if (options_.receive_maximum < 65535) {
+      ack.properties.SetInt(PropertyId::kReceiveMaximum, options_.receive_maximum);
+    }
     ack.properties.SetInt(PropertyId::kMaximumPacketSize, options_.max_packet_size);
   }
   Send(c, conn, ack);

@@ -44,6 +44,9 @@ struct EngineOptions {
   uint16_t max_keepalive = 65535;
   uint32_t session_expiry_max = 0xFFFFFFFF;
   uint16_t topic_alias_max = 64;  // aliases a 5.0 client may use towards us
+  // 5.0 Receive Maximum announced in CONNACK: QoS 1/2 PUBLISHes a client may
+  // have unacknowledged towards us (65535: none announced, the default).
+  uint16_t receive_maximum = 1024;
 };
 
 struct EngineStats {

@@ -63,6 +63,15 @@ class ConformanceTest : public ::testing::Test {
     if (out.empty()) return {c, {}};
     return {c, std::get<mqtt::Connack>(out[0])};
   }
+  // Sends a QoS 2 PUBLISH with `id`; returns what the engine answered.
+  std::vector<Packet> PublishQos2(ConnId c, uint16_t id, ProtocolVersion v) {
+    mqtt::Publish p;
+    p.topic = "t";
+    p.qos = QoS::kExactlyOnce;
+    p.packet_id = id;
+    Feed(c, p, v);
+    return t_->Take(c, v);
+  }
   template <typename P>
   std::vector<P> Only(const std::vector<Packet>& packets) {
     std::vector<P> out;
@@ -95,6 +104,68 @@ TEST_F(ConformanceTest, ServerKeepAliveIsTheKeepAliveEnforced) {
   auto d = Only<mqtt::Disconnect>(t_->Take(c, kV5));
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0].reason_code, ReasonCode::kKeepAliveTimeout);
+}
+
+// MQTT 5.0 3.3.4 (flow control): the server announces a Receive Maximum and a
+// client with more unacknowledged QoS 1/2 PUBLISHes than that is disconnected
+// with 0x93. QoS 1 is acknowledged at once; QoS 2 counts until PUBREL.
+TEST_F(ConformanceTest, ReceiveMaximumIsAnnouncedInConnack) {
+  EngineOptions options;
+  options.receive_maximum = 10;
+  Start(options);
+  const auto [c, ack] = Connect(ConnectPacket("rm", kV5));
+  EXPECT_TRUE(ack.properties.Has(PropertyId::kReceiveMaximum));
+  EXPECT_EQ(ack.properties.GetInt(PropertyId::kReceiveMaximum), 10u);
+}
+
+TEST_F(ConformanceTest, ReceiveMaximumOf65535IsNotAnnounced) {
+  EngineOptions options;
+  options.receive_maximum = 65535;
+  Start(options);
+  const auto [c, ack] = Connect(ConnectPacket("rm", kV5));
+  EXPECT_FALSE(ack.properties.Has(PropertyId::kReceiveMaximum));
+}
+
+TEST_F(ConformanceTest, MoreUnreleasedQos2ThanReceiveMaximumIsDisconnectedWith0x93) {
+  EngineOptions options;
+  options.receive_maximum = 2;
+  Start(options);
+  const ConnId c = Connect(ConnectPacket("rm", kV5)).first;
+  EXPECT_EQ(Only<mqtt::Pubrec>(PublishQos2(c, 1, kV5)).size(), 1u);
+  EXPECT_EQ(Only<mqtt::Pubrec>(PublishQos2(c, 2, kV5)).size(), 1u);
+  // A resend of an unreleased id is not a new PUBLISH: still within the window.
+  EXPECT_EQ(Only<mqtt::Pubrec>(PublishQos2(c, 1, kV5)).size(), 1u);
+  EXPECT_FALSE(t_->closed(c));
+  auto out = PublishQos2(c, 3, kV5);
+  EXPECT_TRUE(t_->closed(c));
+  auto d = Only<mqtt::Disconnect>(out);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].reason_code, ReasonCode::kReceiveMaximumExceeded);
+  EXPECT_EQ(t_->routed.size(), 2u) << "the PUBLISH over the limit is not routed";
+}
+
+TEST_F(ConformanceTest, PubrelFreesAReceiveMaximumSlot) {
+  EngineOptions options;
+  options.receive_maximum = 1;
+  Start(options);
+  const ConnId c = Connect(ConnectPacket("rm", kV5)).first;
+  for (uint16_t id = 1; id <= 5; ++id) {
+    EXPECT_EQ(Only<mqtt::Pubrec>(PublishQos2(c, id, kV5)).size(), 1u);
+    Feed(c, mqtt::Pubrel{.packet_id = id}, kV5);
+    EXPECT_EQ(Only<mqtt::Pubcomp>(t_->Take(c, kV5)).size(), 1u);
+  }
+  EXPECT_FALSE(t_->closed(c));
+}
+
+TEST_F(ConformanceTest, ReceiveMaximumDoesNotApplyTo311Clients) {
+  EngineOptions options;
+  options.receive_maximum = 1;
+  Start(options);
+  const ConnId c = Connect(ConnectPacket("old", kV311)).first;
+  for (uint16_t id = 1; id <= 5; ++id) {
+    EXPECT_EQ(Only<mqtt::Pubrec>(PublishQos2(c, id, kV311)).size(), 1u);
+  }
+  EXPECT_FALSE(t_->closed(c));
 }
 
 }  // namespace

@@ -81,6 +81,14 @@ bool MqttEngine::HandlePublish(ConnId c, Connection& conn, mqtt::Publish& p) {
     Send(c, conn, mqtt::Pubrec{.packet_id = p.packet_id});
     return true;
   }
+  if (p.qos == mqtt::QoS::kExactlyOnce && conn.version == ProtocolVersion::kV5 &&
+      s.inbound_qos2.size() >= options_.receive_maximum) {
+    // 5.0 3.3.4 flow control. QoS 1 is acknowledged at once, so the
+    // unacknowledged PUBLISHes are the QoS 2 ones awaiting PUBREL.
+    ProtocolClose(c, conn, ReasonCode::kReceiveMaximumExceeded,
+                  "more unacknowledged QoS 2 PUBLISHes than Receive Maximum");
+    return false;
+  }
   ++stats_.messages_received;
   MessageRef message = MakeMessage(p, s.id, conn);
   if (p.retain) transport_->RouteRetained(message);

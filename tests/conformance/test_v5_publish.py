@@ -243,6 +243,24 @@ class ReceiveMaximumTest(ConformanceTest):
         self.assertEqual([sub.recv_publish().payload for _ in range(5)],
                          [b'0', b'1', b'2', b'3', b'4'])
 
+    @telemq_only('the default of --receive-maximum')
+    def test_mqtt_3_2_2_server_receive_maximum_is_announced(self):
+        _, connack = self.v5_connected()
+        self.assertEqual(connack_property(connack, m.RECEIVE_MAXIMUM), 1024)
+
+    @mosquitto_deviates('2.0.11 does not enforce the Receive Maximum it announces')
+    def test_mqtt_3_3_4_8_more_unacknowledged_qos2_than_the_server_receive_maximum_is_0x93(self):
+        c, connack = self.v5_connected('rm-server')
+        limit = connack_property(connack, m.RECEIVE_MAXIMUM, 65535)
+        if limit >= 65535:
+            self.skipTest('no Receive Maximum below 65535 announced')
+        c.send(b''.join(m.publish('rm/server', b'x', qos=2, pid=i, version=V5)
+                        for i in range(1, limit + 1)))
+        for _ in range(limit):
+            c.expect(m.PUBREC)
+        c.send(m.publish('rm/server', b'x', qos=2, pid=limit + 1, version=V5))
+        self.assert_disconnected_with(c, 0x93)
+
     def test_releasing_qos2_messages_frees_the_server_receive_window(self):
         c, connack = self.v5_connected('rm-release')
         limit = connack_property(connack, m.RECEIVE_MAXIMUM, 65535)
@@ -256,6 +274,30 @@ class ReceiveMaximumTest(ConformanceTest):
             for _ in range(n):
                 c.expect(m.PUBCOMP)
         c.ping()
+
+
+@telemq_only('--receive-maximum is a telemq setting')
+class ConfiguredReceiveMaximumTest(ConformanceTest):
+    broker_flags = {'receive-maximum': 3}
+
+    def test_receive_maximum_setting_is_announced_and_enforced(self):
+        c, connack = self.v5_connected('rm-3')
+        self.assertEqual(connack_property(connack, m.RECEIVE_MAXIMUM), 3)
+        for pid in (1, 2, 3):
+            c.send(m.publish('rm/3', b'x', qos=2, pid=pid, version=V5))
+            c.expect(m.PUBREC)
+        c.send(m.ack(m.PUBREL, 2))
+        c.expect(m.PUBCOMP)
+        c.send(m.publish('rm/3', b'x', qos=2, pid=4, version=V5))  # 3 unreleased again
+        c.expect(m.PUBREC)
+        c.send(m.publish('rm/3', b'x', qos=2, pid=5, version=V5))
+        self.assert_disconnected_with(c, 0x93)
+
+    def test_3_1_1_clients_have_no_receive_maximum(self):
+        c = self.connected('rm-311')
+        for pid in range(1, 11):
+            c.send(m.publish('rm/311', b'x', qos=2, pid=pid))
+            c.expect(m.PUBREC)
 
 
 class MaximumPacketSizeTest(ConformanceTest):
