@@ -168,6 +168,11 @@ bool MqttEngine::HandleConnect(ConnId c, Connection& conn, const mqtt::Connect& 
   if (v5 && p.properties.Has(PropertyId::kAuthenticationMethod)) {
     return refuse(ReasonCode::kBadAuthenticationMethod, "enhanced authentication is not supported");
   }
+  // 5.0 3.1.3.2.3: checked as a PUBLISH's payload format is (mqtt_publish.cc).
+  if (v5 && p.will && mqtt::CheckWillPayloadFormat(*p.will) != mqtt::DecodeError::kNone) {
+    return refuse(ReasonCode::kPayloadFormatInvalid,
+                  "will payload format indicator 1 with a payload that is not UTF-8");
+  }
   if (!v5 && p.keep_alive > options_.max_keepalive) {
     // 3.1.1 cannot tell the client another keep-alive (as Mosquitto does).
     return refuse(ReasonCode::kClientIdentifierNotValid, "keep-alive above max-keepalive");

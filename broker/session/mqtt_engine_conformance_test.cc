@@ -168,5 +168,21 @@ TEST_F(ConformanceTest, ReceiveMaximumDoesNotApplyTo311Clients) {
   EXPECT_FALSE(t_->closed(c));
 }
 
+// MQTT 5.0 3.1.3.2.3: a will whose Payload Format Indicator says UTF-8 but
+// whose payload is not is refused with CONNACK 0x99 (as a PUBLISH would be).
+TEST_F(ConformanceTest, WillWithInvalidUtf8PayloadFormatIsRefusedWith0x99) {
+  mqtt::Connect p = ConnectPacket("will", kV5);
+  mqtt::Will w;
+  w.topic = "w";
+  static constexpr uint8_t kNotUtf8[] = {0xFF, 0xFE};
+  w.payload = kNotUtf8;
+  w.properties.SetInt(PropertyId::kPayloadFormatIndicator, 1);
+  p.will = w;
+  const auto [c, ack] = Connect(p);
+  EXPECT_EQ(ack.reason_code, ReasonCode::kPayloadFormatInvalid);
+  EXPECT_TRUE(t_->closed(c));
+  EXPECT_EQ(engine_->stats().sessions, 0u);
+}
+
 }  // namespace
 }  // namespace telemq::session

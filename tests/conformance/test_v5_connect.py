@@ -76,6 +76,15 @@ class ConnackTest(ConformanceTest):
         pkts = self.assert_closed(c, allowed=(m.CONNACK,))
         self.assertTrue(all(p.body[1] in (0x81, 0x82) for p in pkts), pkts)
 
+    @telemq_only('checking the will payload format is optional (MAY); Mosquitto does not')
+    def test_will_with_payload_format_1_and_a_non_utf8_payload_is_refused_0x99(self):
+        c = self.client(V5)
+        c.send(m.connect('bad-will', version=V5,
+                         will=will('w/pfi', b'\xff\xfe', properties=[(m.PAYLOAD_FORMAT, 1)])))
+        pkts = self.assert_closed(c, allowed=(m.CONNACK,))
+        self.assertEqual([p.body[1] for p in pkts], [0x99])
+
+
 class SessionExpiryTest(ConformanceTest):
     def disconnect(self, c, properties=()):
         c.send(m.disconnect(V5, properties=properties))
