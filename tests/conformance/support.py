@@ -112,10 +112,13 @@ class ConformanceTest(BrokerTest):
         self.assertEqual(connack.body[1], 0, 'CONNECT refused: %r' % connack)
         return c, connack
 
-    def paho(self, client_id='', v5=False, clean=True, keepalive=60, properties=None):
-        """A connected paho-mqtt client (RecordingPaho), closed at cleanup."""
+    def paho(self, client_id='', v5=False, clean=True, keepalive=60, properties=None, will=None):
+        """A connected paho-mqtt client (RecordingPaho), closed at cleanup. will: dict of
+        paho's will_set arguments (topic, payload, qos, retain, properties)."""
         c = RecordingPaho(self.port, client_id, v5=v5, clean=clean, keepalive=keepalive)
         self.addCleanup(c.close)
+        if will:
+            c.c.will_set(**will)
         flags, rc, connack_props = c.connect(properties)
         self.assertEqual(rc, 0, 'paho CONNECT refused: %s' % rc)
         c.session_present = flags.get('session present', 0)
@@ -143,6 +146,21 @@ class RecordingPaho(PahoClient):
         got_mid, _ = self.unsubacks.get(timeout=5)
         assert got_mid == mid, (got_mid, mid)
 
+    def until_marker(self, publisher, marker='marker/end'):
+        """Publishes marker through publisher (a RecordingPaho or raw client) and returns the
+        messages this client received before it: proves an absence without waiting for a
+        timeout. See before_marker for the rules."""
+        return before_marker(publisher, self, marker=marker)[0]
+
+    def wait_marker(self, marker='marker/end'):
+        """The messages received before the next message on marker."""
+        out = []
+        while True:
+            msg = self.get()
+            if msg.topic == marker:
+                return out
+            out.append(msg)
+
     def messages_now(self):
         """Every message received so far, without waiting."""
         out = []
@@ -151,6 +169,14 @@ class RecordingPaho(PahoClient):
                 out.append(self.messages.get_nowait())
             except queue.Empty:
                 return out
+
+    def close(self):
+        if getattr(self, 'dropped', False):
+            return
+        try:
+            super().close()
+        except OSError:  # the broker closed the connection already
+            self.c.loop_stop()
 
     def stop_network(self):
         """Stops paho's network thread without closing the socket: the client goes silent, as a
@@ -163,6 +189,16 @@ class RecordingPaho(PahoClient):
         sock = self.c.socket()
         if sock is not None:
             sock.close()
+        self.dropped = True
+
+
+def before_marker(publisher, *clients, marker='marker/end'):
+    """Publishes one marker message through publisher and returns, for each RecordingPaho in
+    clients, the messages it received before the marker. Every client must be subscribed to marker
+    at QoS 2: paho-mqtt hands a QoS 2 message to the application at PUBREL, later than QoS 0/1
+    ones, so only a QoS 2 marker is sure to come after every message published before it."""
+    publisher.publish(marker, b'marker', qos=2)
+    return [c.wait_marker(marker) for c in clients]
 
 
 def collect(q, count, timeout=5.0):
