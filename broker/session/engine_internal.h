@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "broker/session/mqtt_engine.h"
 #include "protocol/mqtt/decoder.h"
 
@@ -24,8 +25,13 @@ struct MqttEngine::Connection {
   uint16_t client_receive_max = 65535;      // 5.0 Receive Maximum
   bool problem_info = true;                 // 5.0 Request Problem Information
   std::string client_id;                    // for log lines
-  // 5.0 Topic Alias -> topic name, index = alias (client to server only).
+  // 5.0 Topic Alias -> topic name, index = alias (client to server).
   std::vector<std::string> aliases;
+  // 5.0 server to client: how many aliases we may use (the client's Topic
+  // Alias Maximum, capped by ours), and those given so far, topic -> alias.
+  // Assigned to the first topics sent, never replaced; this connection only.
+  uint16_t out_alias_max = 0;
+  absl::flat_hash_map<std::string, uint16_t> out_aliases;
 };
 
 // Clamp helper for in-flight windows.

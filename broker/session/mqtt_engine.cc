@@ -235,6 +235,8 @@ bool MqttEngine::HandleConnect(ConnId c, Connection& conn, const mqtt::Connect& 
     if (p.properties.Has(PropertyId::kMaximumPacketSize)) {
       conn.client_max_packet = p.properties.GetInt(PropertyId::kMaximumPacketSize);
     }
+    conn.out_alias_max = static_cast<uint16_t>(std::min<uint32_t>(
+        p.properties.GetInt(PropertyId::kTopicAliasMaximum), options_.topic_alias_max));
     if (p.properties.Has(PropertyId::kRequestProblemInformation)) {
       conn.problem_info = p.properties.GetInt(PropertyId::kRequestProblemInformation) != 0;
     }

@@ -184,5 +184,78 @@ TEST_F(ConformanceTest, WillWithInvalidUtf8PayloadFormatIsRefusedWith0x99) {
   EXPECT_EQ(engine_->stats().sessions, 0u);
 }
 
+// MQTT 5.0 3.3.2.3.4: a server may send Topic Aliases to a client that
+// allows them (Topic Alias Maximum in CONNECT), never above that maximum, and
+// the mappings end with the network connection.
+class ServerTopicAliasTest : public ConformanceTest {
+ protected:
+  // A 5.0 subscriber to "t/#" allowing `alias_max` aliases, and a publisher.
+  void SetUpClients(uint16_t alias_max, bool persistent = false) {
+    mqtt::Connect p = ConnectPacket("sub", kV5);
+    if (alias_max != 0) p.properties.SetInt(PropertyId::kTopicAliasMaximum, alias_max);
+    if (persistent) {
+      p.clean_start = false;
+      p.properties.SetInt(PropertyId::kSessionExpiryInterval, 60);
+    }
+    sub_ = Connect(p).first;
+    mqtt::Subscribe s;
+    s.packet_id = 1;
+    s.subscriptions.push_back({"t/#", {.max_qos = QoS::kAtMostOnce}});
+    Feed(sub_, s, kV5);
+    t_->Take(sub_, kV5);
+    pub_ = Connect(ConnectPacket("pub", kV5)).first;
+  }
+  // Publishes to each topic; returns (topic name, alias or 0) as received.
+  std::vector<std::pair<std::string, uint32_t>> Send(const std::vector<std::string>& topics) {
+    for (const std::string& topic : topics) {
+      mqtt::Publish p;
+      p.topic = topic;
+      Feed(pub_, p, kV5);
+    }
+    std::vector<std::pair<std::string, uint32_t>> out;
+    for (const mqtt::Publish& p : Only<mqtt::Publish>(t_->Take(sub_, kV5))) {
+      out.emplace_back(std::string(p.topic), p.properties.GetInt(PropertyId::kTopicAlias));
+    }
+    return out;
+  }
+  ConnId sub_ = 0, pub_ = 0;
+};
+
+TEST_F(ServerTopicAliasTest, AliasesAreAssignedAndUsedWithinTheClientMaximum) {
+  SetUpClients(2);
+  using R = std::vector<std::pair<std::string, uint32_t>>;
+  EXPECT_EQ(Send({"t/a", "t/b", "t/c", "t/a", "t/b", "t/c"}),
+            (R{{"t/a", 1}, {"t/b", 2}, {"t/c", 0}, {"", 1}, {"", 2}, {"t/c", 0}}));
+}
+
+TEST_F(ServerTopicAliasTest, NoAliasesForAClientThatAllowsNone) {
+  SetUpClients(0);
+  using R = std::vector<std::pair<std::string, uint32_t>>;
+  EXPECT_EQ(Send({"t/a", "t/a"}), (R{{"t/a", 0}, {"t/a", 0}}));
+}
+
+TEST_F(ServerTopicAliasTest, AliasesAreCappedByTheServerMaximum) {
+  SetUpClients(65535);
+  std::vector<std::string> topics;
+  for (int i = 0; i < 70; ++i) topics.push_back("t/" + std::to_string(i));
+  const auto got = Send(topics);
+  ASSERT_EQ(got.size(), 70u);
+  EXPECT_EQ(got[63].second, 64u);
+  EXPECT_EQ(got[64].second, 0u) << "topic_alias_max (64) caps the aliases used";
+}
+
+TEST_F(ServerTopicAliasTest, AliasesDoNotCarryOverToTheNextConnection) {
+  SetUpClients(4, /*persistent=*/true);
+  using R = std::vector<std::pair<std::string, uint32_t>>;
+  EXPECT_EQ(Send({"t/a", "t/a"}), (R{{"t/a", 1}, {"", 1}}));
+  engine_->OnConnectionClosed(sub_);
+  mqtt::Connect p = ConnectPacket("sub", kV5);
+  p.clean_start = false;
+  p.properties.SetInt(PropertyId::kSessionExpiryInterval, 60);
+  p.properties.SetInt(PropertyId::kTopicAliasMaximum, 4);
+  sub_ = Connect(p).first;
+  EXPECT_EQ(Send({"t/a"}), (R{{"t/a", 1}})) << "the topic name is sent again";
+}
+
 }  // namespace
 }  // namespace telemq::session

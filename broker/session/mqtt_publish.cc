@@ -231,7 +231,7 @@ void MqttEngine::OnOutputDrained(ConnId c) {
 }
 
 bool MqttEngine::SendPublish(Session& s, const Outbound& out, uint16_t packet_id, bool dup) {
-  const Connection& conn = *conns_[s.conn];
+  Connection& conn = *conns_[s.conn];
   const Message& m = *out.message;
   mqtt::Publish p;
   p.topic = m.topic();
@@ -253,6 +253,20 @@ bool MqttEngine::SendPublish(Session& s, const Outbound& out, uint16_t packet_id
     }
     p.properties.set_subscription_ids({out.subscription_ids.data(), out.subscription_ids.size()});
   }
+  // 5.0 server-to-client Topic Alias (3.3.2.3.4), only if the client allows
+  // some: a known topic goes as its alias and an empty topic name; a new one
+  // takes the next free alias, recorded once the packet is committed.
+  uint16_t new_alias = 0;
+  if (conn.out_alias_max != 0) {
+    const absl::string_view topic(p.topic.data(), p.topic.size());
+    if (auto it = conn.out_aliases.find(topic); it != conn.out_aliases.end()) {
+      p.properties.SetInt(PropertyId::kTopicAlias, it->second);
+      p.topic = {};
+    } else if (conn.out_aliases.size() < conn.out_alias_max) {
+      new_alias = static_cast<uint16_t>(conn.out_aliases.size() + 1);
+      p.properties.SetInt(PropertyId::kTopicAlias, new_alias);
+    }
+  }
   const size_t size = mqtt::EncodedSize(p, conn.version);
   if (size == 0 || size > conn.client_max_packet) {
     // MQTT 5 3.1.2.11.4: a packet over the client's maximum is discarded.
@@ -263,6 +277,7 @@ bool MqttEngine::SendPublish(Session& s, const Outbound& out, uint16_t packet_id
   std::span<uint8_t> buf = transport_->ReserveOutput(s.conn, size);
   const size_t written = mqtt::Encode(p, conn.version, buf);
   transport_->CommitOutput(s.conn, written);
+  if (new_alias != 0) conn.out_aliases.emplace(std::string(m.topic()), new_alias);
   ++stats_.messages_sent;
   return true;
 }

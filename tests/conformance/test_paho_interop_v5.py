@@ -321,6 +321,28 @@ class PahoInteropV5Test(ConformanceTest):
         # properties and reports a lost connection; the code is checked in test_v5_publish).
         a.disconnects.get(timeout=5)
 
+    @telemq_only('server-to-client topic aliases are optional; Mosquitto 2.0.11 sends none')
+    def test_server_topic_alias(self):
+        # Raw subscriber: paho-mqtt 1.6 cannot receive topic aliases.
+        sub, _ = self.v5_connected('myclientid', properties=[(m.TOPIC_ALIAS_MAX, 1)])
+        sub.subscribe([(TOPICS[0], 2)])
+        pub, _ = self.v5_connected('myclientid2')
+        for qos in range(3):
+            pub.publish(TOPICS[0], b'topic alias 1', qos=qos, pid=qos + 1)
+        got = self.receive(sub, 3)
+        alias = got[0].prop(m.TOPIC_ALIAS)
+        self.assertIsNotNone(alias, 'the first message sets no alias')
+        self.assertEqual(got[0].topic, TOPICS[0])
+        self.assertEqual([(p.topic, p.prop(m.TOPIC_ALIAS)) for p in got[1:]],
+                         [('', alias), ('', alias)])
+        for allowed in ((), ((m.TOPIC_ALIAS_MAX, 0),)):
+            sub, _ = self.v5_connected('myclientid', properties=allowed)
+            sub.subscribe([(TOPICS[0], 2)])
+            for qos in range(3):
+                pub.publish(TOPICS[0], b'no alias', qos=qos, pid=qos + 1)
+            self.assertTrue(all(p.prop(m.TOPIC_ALIAS) is None and p.topic == TOPICS[0]
+                                for p in self.receive(sub, 3)))
+
     def test_maximum_packet_size(self):
         a = self.v5('myclientid', MaximumPacketSize=64)
         a.subscribe(TOPICS[0], 2)
