@@ -300,8 +300,10 @@ bool MqttEngine::HandleDisconnect(ConnId c, Connection& conn, const mqtt::Discon
       }
       s->expiry_s = std::min(asked, options_.session_expiry_max);
     }
-    // Normal disconnection discards the will; 0x04 asks for it to be sent.
-    if (p.reason_code != ReasonCode::kDisconnectWithWillMessage) s->will.reset();
+    // Only a Normal disconnection (0x00, and every 3.1.1 DISCONNECT)
+    // discards the will (5.0 3.14.4); 0x04 asks for it, and any other reason
+    // is the client reporting an error: the will goes out (3.1.2.5).
+    if (p.reason_code == ReasonCode::kNormalDisconnection) s->will.reset();
   }
   Detach(c);
   transport_->CloseConnection(c);

@@ -257,5 +257,45 @@ TEST_F(ServerTopicAliasTest, AliasesDoNotCarryOverToTheNextConnection) {
   EXPECT_EQ(Send({"t/a"}), (R{{"t/a", 1}})) << "the topic name is sent again";
 }
 
+// MQTT 5.0 3.14.4 and 3.1.2.5: only a DISCONNECT with reason 0x00 discards
+// the will; 0x04 asks for it and an error reason (>= 0x80) is an abnormal
+// end, so the will is published after both.
+class DisconnectWillTest : public ConformanceTest {
+ protected:
+  // Whether a watcher receives the will after a DISCONNECT with `reason`.
+  bool WillAfterDisconnect(ProtocolVersion v, ReasonCode reason) {
+    const ConnId watcher = Connect(ConnectPacket("watcher", kV311)).first;
+    mqtt::Subscribe sub;
+    sub.packet_id = 1;
+    sub.subscriptions.push_back({"will", {.max_qos = QoS::kAtMostOnce}});
+    Feed(watcher, sub, kV311);
+    t_->Take(watcher, kV311);
+    mqtt::Connect p = ConnectPacket("dying", v);
+    mqtt::Will w;
+    w.topic = "will";
+    p.will = w;
+    const ConnId c = Connect(p).first;
+    Feed(c, mqtt::Disconnect{.reason_code = reason}, v);
+    EXPECT_TRUE(t_->closed(c));
+    return !Only<mqtt::Publish>(t_->Take(watcher, kV311)).empty();
+  }
+};
+
+TEST_F(DisconnectWillTest, NormalDisconnectionDiscardsTheWill) {
+  EXPECT_FALSE(WillAfterDisconnect(kV5, ReasonCode::kNormalDisconnection));
+}
+
+TEST_F(DisconnectWillTest, Disconnect311DiscardsTheWill) {
+  EXPECT_FALSE(WillAfterDisconnect(kV311, ReasonCode::kNormalDisconnection));
+}
+
+TEST_F(DisconnectWillTest, DisconnectWithWillMessagePublishesIt) {
+  EXPECT_TRUE(WillAfterDisconnect(kV5, ReasonCode::kDisconnectWithWillMessage));
+}
+
+TEST_F(DisconnectWillTest, DisconnectWithAnErrorReasonPublishesTheWill) {
+  EXPECT_TRUE(WillAfterDisconnect(kV5, ReasonCode::kUnspecifiedError));
+}
+
 }  // namespace
 }  // namespace telemq::session

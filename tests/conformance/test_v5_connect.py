@@ -267,6 +267,15 @@ class WillTest(ConformanceTest):
         self.assert_closed(c)
         self.assertEqual(self.receive(sub, 1)[0].payload, b'asked')
 
+    @mosquitto_deviates('2.0.11 discards the will on any DISCONNECT but one with 0x04')
+    def test_mqtt_3_14_4_3_disconnect_with_an_error_reason_publishes_the_will(self):
+        # Only 0x00 (Normal disconnection) discards the will (3.1.2.5, 3.14.4).
+        sub = self.subscribed([('will/error', 1)], version=V5)
+        c, _ = self.v5_connected('will-error', will=will('will/error', b'client error'))
+        c.send(m.disconnect(V5, 0x80))  # Unspecified error
+        self.assert_closed(c)
+        self.assertEqual(self.receive(sub, 1)[0].payload, b'client error')
+
     def test_mqtt_3_1_3_9_will_delay_defers_the_will(self):
         sub = self.subscribed([('will/delay', 1)], version=V5)
         c, _ = self.v5_connected('will-delay', properties=[(m.SESSION_EXPIRY, 60)],
