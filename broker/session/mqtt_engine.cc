@@ -356,9 +356,23 @@ void MqttEngine::Detach(ConnId c) {
 
 void MqttEngine::PublishWill(Session& s) {
   if (!s.will) return;
-  MessageRef will = std::move(s.will->message);
+  const MessageRef built = std::move(s.will->message);
   s.will.reset();
   s.will_due_ns = 0;
+  // Built at CONNECT, published now: its arrival time (which orders retained
+  // updates) is now, and its Message Expiry Interval runs from now (5.0
+  // 3.1.3.2.4), so the message is stamped again. Wills are rare: one copy.
+  const Message& b = *built;
+  const MessageRef will = Message::Create(
+      {.topic = b.topic(),
+       .payload = b.payload(),
+       .properties = b.properties(),
+       .qos = b.qos(),
+       .retain = b.retain(),
+       .origin_session = b.origin_session(),
+       .origin_shard = b.origin_shard(),
+       .arrival_ns = real_ns_,
+       .expiry_ns = b.expiry_ns() == 0 ? 0 : real_ns_ + (b.expiry_ns() - b.arrival_ns())});
   if (will->retain()) transport_->RouteRetained(will);
   transport_->Route(will, router::kNoSession);
 }

@@ -297,5 +297,36 @@ TEST_F(DisconnectWillTest, DisconnectWithAnErrorReasonPublishesTheWill) {
   EXPECT_TRUE(WillAfterDisconnect(kV5, ReasonCode::kUnspecifiedError));
 }
 
+// MQTT 5.0 3.1.3.2.4: a will's Message Expiry Interval is the lifetime of the
+// message once published, not counted from CONNECT; and a will published now
+// is a newer retained message than one set meanwhile.
+TEST_F(ConformanceTest, WillMessageExpiryRunsFromItsPublication) {
+  const ConnId watcher = Connect(ConnectPacket("watcher", kV5)).first;
+  mqtt::Subscribe sub;
+  sub.packet_id = 1;
+  sub.subscriptions.push_back({"will", {.max_qos = QoS::kAtLeastOnce}});
+  Feed(watcher, sub, kV5);
+  t_->Take(watcher, kV5);
+  mqtt::Connect p = ConnectPacket("dying", kV5);
+  mqtt::Will w;
+  w.topic = "will";
+  static constexpr uint8_t kPayload[] = {'x'};
+  w.payload = kPayload;
+  w.qos = QoS::kAtLeastOnce;
+  w.retain = true;
+  w.properties.SetInt(PropertyId::kMessageExpiryInterval, 10);
+  p.will = w;
+  const ConnId c = Connect(p).first;
+  Tick(60 * kSecond);  // connected far longer than the will's lifetime
+  engine_->OnConnectionClosed(c);
+  auto got = Only<mqtt::Publish>(t_->Take(watcher, kV5));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].properties.GetInt(PropertyId::kMessageExpiryInterval), 10u);
+  std::vector<MessageRef> retained;
+  engine_->retained().Match("will", 1'700'000'000 * kSecond + 65 * kSecond, &retained);
+  ASSERT_EQ(retained.size(), 1u) << "the retained will lives 10 s from its publication";
+  EXPECT_EQ(retained[0]->arrival_ns(), 1'700'000'000 * kSecond + 60 * kSecond);
+}
+
 }  // namespace
 }  // namespace telemq::session

@@ -276,6 +276,22 @@ class WillTest(ConformanceTest):
         self.assert_closed(c)
         self.assertEqual(self.receive(sub, 1)[0].payload, b'client error')
 
+    def test_will_message_expiry_counts_from_the_publication_of_the_will(self):
+        # 3.1.3.2.4: the will's Message Expiry Interval is sent as the expiry of the message
+        # when it is published, not counted from CONNECT.
+        sub = self.subscribed([('will/exp', 1)], version=V5)
+        c, _ = self.v5_connected('will-exp', will=will('will/exp', b'late', qos=1, retain=True,
+                                                       properties=[(m.MESSAGE_EXPIRY, 2)]))
+        wait_broker_clock(2.5)  # longer than the will's expiry, before it is published
+        c.close()
+        msg = self.receive(sub, 1)[0]
+        self.assertEqual(msg.payload, b'late')
+        self.assertIn(msg.prop(m.MESSAGE_EXPIRY), (1, 2))
+        later, _ = self.v5_connected()
+        later.subscribe([('will/exp', 1)])
+        retained = later.recv_publish()
+        self.assertEqual((retained.payload, retained.retain), (b'late', True))
+
     def test_mqtt_3_1_3_9_will_delay_defers_the_will(self):
         sub = self.subscribed([('will/delay', 1)], version=V5)
         c, _ = self.v5_connected('will-delay', properties=[(m.SESSION_EXPIRY, 60)],
