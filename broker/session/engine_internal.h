@@ -23,6 +23,7 @@ struct MqttEngine::Connection {
   int64_t last_rx_ns = 0;                   // monotonic time of the last packet
   uint32_t client_max_packet = UINT32_MAX;  // 5.0 Maximum Packet Size
   uint16_t client_receive_max = 65535;      // 5.0 Receive Maximum
+  uint32_t resend_pending = 0;              // in-flight entries with resend_pending
   bool problem_info = true;                 // 5.0 Request Problem Information
   std::string client_id;                    // for log lines
   // 5.0 Topic Alias -> topic name, index = alias (client to server).

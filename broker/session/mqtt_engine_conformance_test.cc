@@ -328,5 +328,64 @@ TEST_F(ConformanceTest, WillMessageExpiryRunsFromItsPublication) {
   EXPECT_EQ(retained[0]->arrival_ns(), 1'700'000'000 * kSecond + 60 * kSecond);
 }
 
+// MQTT 5.0 4.9 (MQTT-3.3.4-9): the send quota starts again at the client's
+// Receive Maximum on every connection, and resending unacknowledged PUBLISHes
+// uses it: a client reconnecting with a smaller Receive Maximum than the
+// number in flight gets that many, then one more per acknowledgement, in the
+// original order, before any new message.
+TEST_F(ConformanceTest, ResendAfterReconnectHonoursTheNewReceiveMaximum) {
+  auto connect_sub = [&](uint16_t receive_max, bool present) {
+    mqtt::Connect p = ConnectPacket("sub", kV5);
+    p.clean_start = !present;
+    p.properties.SetInt(PropertyId::kSessionExpiryInterval, 60);
+    p.properties.SetInt(PropertyId::kReceiveMaximum, receive_max);
+    const ConnId c = Open();
+    Feed(c, p, kV5);
+    return c;
+  };
+  ConnId sub = connect_sub(10, false);
+  mqtt::Subscribe subscribe;
+  subscribe.packet_id = 1;
+  subscribe.subscriptions.push_back({"t", {.max_qos = QoS::kAtLeastOnce}});
+  Feed(sub, subscribe, kV5);
+  t_->Take(sub, kV5);
+  const ConnId pub = Connect(ConnectPacket("pub", kV5)).first;
+  auto publish = [&](std::string_view payload, uint16_t id) {
+    mqtt::Publish p;
+    p.topic = "t";
+    p.payload = {reinterpret_cast<const uint8_t*>(payload.data()), payload.size()};
+    p.qos = QoS::kAtLeastOnce;
+    p.packet_id = id;
+    Feed(pub, p, kV5);
+  };
+  for (uint16_t i = 1; i <= 4; ++i) publish(std::to_string(i), i);
+  const auto first = Only<mqtt::Publish>(t_->Take(sub, kV5));
+  ASSERT_EQ(first.size(), 4u);
+  engine_->OnConnectionClosed(sub);
+
+  sub = connect_sub(2, true);
+  auto payloads = [&](ConnId c) {
+    std::vector<std::string> out;
+    for (const mqtt::Publish& p : Only<mqtt::Publish>(t_->Take(c, kV5))) {
+      EXPECT_TRUE(p.dup);
+      out.emplace_back(p.payload.begin(), p.payload.end());
+    }
+    return out;
+  };
+  EXPECT_EQ(payloads(sub), (std::vector<std::string>{"1", "2"}));
+  publish("new", 5);  // queued behind the two still to be resent
+  EXPECT_TRUE(payloads(sub).empty());
+  Feed(sub, mqtt::Puback{.packet_id = first[0].packet_id}, kV5);
+  EXPECT_EQ(payloads(sub), (std::vector<std::string>{"3"}));
+  // An acknowledgement of a message not resent yet (the client had it) counts.
+  Feed(sub, mqtt::Puback{.packet_id = first[3].packet_id}, kV5);
+  EXPECT_TRUE(payloads(sub).empty()) << "2 and 3 still fill the window of 2";
+  Feed(sub, mqtt::Puback{.packet_id = first[1].packet_id}, kV5);
+  auto fresh = Only<mqtt::Publish>(t_->Take(sub, kV5));
+  ASSERT_EQ(fresh.size(), 1u);
+  EXPECT_FALSE(fresh[0].dup);
+  EXPECT_EQ(std::string(fresh[0].payload.begin(), fresh[0].payload.end()), "new");
+}
+
 }  // namespace
 }  // namespace telemq::session

@@ -104,8 +104,21 @@ bool MqttEngine::HandlePublish(ConnId c, Connection& conn, mqtt::Publish& p) {
   return true;
 }
 
+namespace {
+
+// Clears `f`'s resend_pending mark and the connection's count of them.
+template <typename Conn>
+void ClearResendPending(InFlight* f, Conn& conn) {
+  if (f == nullptr || !f->resend_pending) return;
+  f->resend_pending = false;
+  --conn.resend_pending;
+}
+
+}  // namespace
+
 void MqttEngine::HandlePuback(Connection& conn, uint16_t packet_id) {
   Session& s = *sessions_[conn.session];
+  ClearResendPending(s.FindInFlight(packet_id), conn);
   if (s.EraseInFlight(packet_id)) Pump(s);
 }
 
@@ -117,10 +130,12 @@ void MqttEngine::HandlePubrec(ConnId c, Connection& conn, const mqtt::Pubrec& p)
     rel.reason_code = ReasonCode::kPacketIdentifierNotFound;
   } else if (static_cast<uint8_t>(p.reason_code) >= 0x80) {
     // 5.0: the receiver refused the message; the flow ends here.
+    ClearResendPending(f, conn);
     s.EraseInFlight(p.packet_id);
     Pump(s);
     return;
   } else {
+    ClearResendPending(f, conn);
     f->state = InFlight::State::kAwaitPubcomp;
     f->out.message = MessageRef();  // only the packet id is needed from now on
   }
@@ -138,6 +153,7 @@ void MqttEngine::HandlePubrel(ConnId c, Connection& conn, const mqtt::Pubrel& p)
 
 void MqttEngine::HandlePubcomp(Connection& conn, uint16_t packet_id) {
   Session& s = *sessions_[conn.session];
+  ClearResendPending(s.FindInFlight(packet_id), conn);
   if (s.EraseInFlight(packet_id)) Pump(s);
 }
 
@@ -195,8 +211,19 @@ void MqttEngine::Enqueue(Session& s, Outbound out) {
 
 void MqttEngine::Pump(Session& s) {
   if (s.conn == kNoConn) return;
-  const Connection& conn = *conns_[s.conn];
+  Connection& conn = *conns_[s.conn];
   const uint32_t limit = InflightLimit(options_.max_inflight, conn.client_receive_max);
+  if (conn.resend_pending != 0) {
+    // In-flight messages still to be resent go first, in order, as the
+    // window opens; new ones wait behind them (ordering, 4.6).
+    for (InFlight& f : s.inflight) {
+      if (s.inflight.size() - conn.resend_pending >= limit) break;
+      if (!f.resend_pending) continue;
+      ClearResendPending(&f, conn);
+      SendPublish(s, f.out, f.packet_id, /*dup=*/true);
+    }
+    if (conn.resend_pending != 0) return;
+  }
   while (!s.queue.empty() && s.inflight.size() < limit) {
     Outbound out = std::move(s.queue.front());
     s.queue.pop_front();
@@ -214,12 +241,24 @@ void MqttEngine::Pump(Session& s) {
 }
 
 void MqttEngine::Resend(Session& s) {
-  const Connection& conn = *conns_[s.conn];
+  Connection& conn = *conns_[s.conn];
+  // 5.0 4.9: the send quota starts again at the client's Receive Maximum on
+  // each connection and resent PUBLISHes use it, so those beyond the window
+  // are marked and resent by Pump as acknowledgements open it. PUBRELs are
+  // always resent, and counted in the window like every in-flight entry.
+  const uint32_t limit = InflightLimit(options_.max_inflight, conn.client_receive_max);
+  uint32_t used = 0;
   for (InFlight& f : s.inflight) {
+    f.resend_pending = false;
     if (f.state == InFlight::State::kAwaitPubcomp) {
       Send(s.conn, conn, mqtt::Pubrel{.packet_id = f.packet_id});
-    } else {
+      ++used;
+    } else if (used < limit) {
       SendPublish(s, f.out, f.packet_id, /*dup=*/true);
+      ++used;
+    } else {
+      f.resend_pending = true;
+      ++conn.resend_pending;
     }
   }
 }

@@ -231,6 +231,34 @@ class ReceiveMaximumTest(ConformanceTest):
         sub.send(m.ack(m.PUBCOMP, second.pid))
         self.assertEqual(sub.recv_publish().payload, b'5')
 
+    @mosquitto_deviates('2.0.11 resends every in-flight message whatever the Receive Maximum')
+    def test_mqtt_4_9_0_2_resend_after_reconnect_honours_the_new_receive_maximum(self):
+        # The send quota starts again at each connection's Receive Maximum; resent PUBLISHes
+        # use it, the rest follow as acknowledgements come, before new messages.
+        sub, _ = self.v5_connected('rm-re', properties=[(m.SESSION_EXPIRY, 60),
+                                                        (m.RECEIVE_MAXIMUM, 10)])
+        sub.subscribe([('rm/re', 1)])
+        pub, _ = self.v5_connected()
+        for i in range(4):
+            pub.publish('rm/re', b'%d' % i, qos=1, pid=i + 1)
+        [sub.recv_publish() for _ in range(4)]
+        sub.close()
+        sub = self.client(V5)
+        sub.connect('rm-re', clean=False, properties=[(m.SESSION_EXPIRY, 60),
+                                                      (m.RECEIVE_MAXIMUM, 2)])
+        first = [sub.recv_publish() for _ in range(2)]
+        pub.publish('rm/re', b'new', qos=1, pid=9)
+        self.assert_silent(sub)
+        got = []
+        for msg in first:
+            sub.send(m.ack(m.PUBACK, msg.pid))
+        while len(got) < 3:
+            msg = sub.recv_publish()
+            got.append((msg.payload, msg.dup))
+            sub.send(m.ack(m.PUBACK, msg.pid))
+        self.assertEqual([(p.payload, p.dup) for p in first], [(b'0', True), (b'1', True)])
+        self.assertEqual(got, [(b'2', True), (b'3', True), (b'new', False)])
+
     def test_qos0_is_not_limited_by_the_receive_maximum(self):
         sub, _ = self.v5_connected('rm-q0', properties=[(m.RECEIVE_MAXIMUM, 1)])
         sub.subscribe([('rm/q0', 1)])
