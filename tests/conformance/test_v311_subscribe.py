@@ -216,6 +216,18 @@ class TopicTest(ConformanceTest):
         self.assertEqual(self.matches('$test/monitor/+', ['$test/monitor/Clients']),
                          ['$test/monitor/Clients'])
 
+    def test_mqtt_4_7_2_1_retained_dollar_topics_are_not_sent_to_wildcard_subscriptions(self):
+        pub = self.connected()
+        pub.publish('$test/retained', b'hidden', qos=1, retain=True)
+        pub.publish('visible/retained', b'shown', qos=1, pid=2, retain=True)
+        sub = self.connected()
+        sub.subscribe([('#', 1), ('+/retained', 1), ('marker/end', 1)])
+        # One copy per matching filter is allowed (a SUBSCRIBE acts as one per filter).
+        got = {p.topic for p in self.publishes_before_marker(sub, pub)}
+        self.assertEqual(got, {'visible/retained'})
+        sub.subscribe([('$test/#', 1)], pid=2)
+        self.assertEqual(sub.recv_publish().topic, '$test/retained')
+
     def test_mqtt_4_7_3_1_empty_topic_name_or_filter_closes(self):
         c = self.connected()
         c.send(m.publish('', b'x'))

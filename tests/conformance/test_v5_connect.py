@@ -237,6 +237,14 @@ class DisconnectTest(ConformanceTest):
         self.assertEqual(sub.recv_publish().topic, 'will/badreason')
 
 
+class AuthTest(ConformanceTest):
+    @mosquitto_deviates('2.0.11 closes without DISCONNECT 0x82')
+    def test_mqtt_4_12_0_1_auth_without_an_authentication_method_is_a_protocol_error(self):
+        c, _ = self.v5_connected()
+        c.send(m.packet(m.AUTH, 0, b'\x18\x00'))  # Continue authentication
+        self.assert_disconnected_with(c, 0x82)
+
+
 class WillTest(ConformanceTest):
     def test_mqtt_3_1_2_8_will_published_on_close_with_its_properties_in_order(self):
         sub = self.subscribed([('will/props', 1)], version=V5)

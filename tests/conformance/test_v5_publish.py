@@ -57,6 +57,27 @@ class AckTest(ConformanceTest):
         self.assert_silent(sub)
 
 
+class ClientPropertiesAcceptedTest(ConformanceTest):
+    def test_reason_strings_and_user_properties_from_the_client_are_accepted(self):
+        sub, _ = self.v5_connected('props-in')
+        user = [(m.USER_PROPERTY, ('k', 'v')), (m.REASON_STRING, 'because')]
+        sub.subscribe([('pi/t', 2)], properties=[(m.USER_PROPERTY, ('s', '1'))])
+        pub, _ = self.v5_connected()
+        pub.publish('pi/t', b'1', qos=1)
+        pub.publish('pi/t', b'2', qos=2, pid=2)
+        one, two = sub.recv_publish(), sub.recv_publish()
+        sub.send(m.packet(m.PUBACK, 0, one.pid.to_bytes(2, 'big') + b'\x00' + m.props(user)))
+        sub.send(m.packet(m.PUBREC, 0, two.pid.to_bytes(2, 'big') + b'\x00' + m.props(user)))
+        self.assertEqual(sub.expect(m.PUBREL).pid, two.pid)
+        sub.send(m.packet(m.PUBCOMP, 0, two.pid.to_bytes(2, 'big') + b'\x00' + m.props(user)))
+        sub.send(m.packet(m.UNSUBSCRIBE, 2, b'\x00\x07' + m.props([(m.USER_PROPERTY, ('u', '2'))])
+                          + m.utf8('pi/t')))
+        self.assertEqual(sub.expect(m.UNSUBACK).pid, 7)
+        sub.ping()
+        sub.send(m.disconnect(V5, 0, [(m.USER_PROPERTY, ('bye', 'now')), (m.REASON_STRING, 'x')]))
+        self.assert_closed(sub)
+
+
 class ForwardedPropertiesTest(ConformanceTest):
     def test_mqtt_3_3_2_17_and_18_user_properties_forwarded_unaltered_in_order(self):
         sub = self.subscribed([('fw/user', 2)], version=V5)
@@ -362,6 +383,28 @@ class ServerMaximumPacketSizeTest(ConformanceTest):
         c.publish('mps/ok', b'.' * (limit - 20), qos=1)
         c.send(m.publish('mps/big', b'.' * limit, qos=1, version=V5))
         self.assert_disconnected_with(c, 0x95)
+
+
+@telemq_only('--max-packet-size sets the exact limit')
+class ExactMaximumPacketSizeTest(ConformanceTest):
+    broker_flags = {'max-packet-size': 200}
+
+    def test_packet_of_exactly_the_maximum_size_is_accepted_one_more_byte_is_not(self):
+        def sized(total):
+            n = next(n for n in range(total) if len(self.packet(n + 1)) > total)
+            pkt = self.packet(n)
+            self.assertEqual(len(pkt), total)
+            return pkt
+
+        c, _ = self.v5_connected()
+        c.send(sized(200))
+        c.expect(m.PUBACK)
+        c.send(sized(201))
+        self.assert_disconnected_with(c, 0x95)
+
+    @staticmethod
+    def packet(payload_size):
+        return m.publish('mps/exact', b'.' * payload_size, qos=1, version=V5)
 
 
 class MessageExpiryTest(ConformanceTest):
