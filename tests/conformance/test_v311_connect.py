@@ -143,6 +143,13 @@ class ConnectTest(ConformanceTest):
             c = self.client()
             self.assertEqual(m.connack_codes(c.connect(cid)), (0, 0), cid)
 
+    def test_client_id_of_65535_bytes_is_accepted(self):
+        c = self.client()
+        self.assertEqual(m.connack_codes(c.connect('i' * 65535, clean=False)), (0, 0))
+        c.subscribe([('long/id', 1)])
+        self.connected().publish('long/id', b'x', qos=1)
+        self.assertEqual(self.receive(c, 1)[0].payload, b'x')
+
     def test_mqtt_3_1_3_6_zero_length_client_ids_get_distinct_sessions(self):
         a = self.connected('')
         b = self.connected('')

@@ -2,7 +2,7 @@
 4.7)."""
 import unittest
 
-from support import ConformanceTest, m
+from support import ConformanceTest, m, mosquitto_deviates
 
 
 class SubscribeTest(ConformanceTest):
@@ -249,6 +249,17 @@ class TopicTest(ConformanceTest):
         self.assertEqual(self.matches('a//b', ['a/b', 'a//b']), ['a//b'])
         self.assertEqual(self.matches('sp ace/\u00e9', ['sp ace/\u00e9', 'space/\u00e9',
                                                         'sp ace/e\u0301']), ['sp ace/\u00e9'])
+
+    @mosquitto_deviates('2.0.11 closes the connection on control characters in a topic')
+    def test_every_ascii_character_but_wildcards_and_nul_is_a_valid_topic_character(self):
+        # Control characters are discouraged (SHOULD NOT) but allowed: they must be routed.
+        chars = [chr(i) for i in range(1, 128) if chr(i) not in '+#/']
+        sub = self.subscribed([('ascii/+', 0), ('marker/end', 1)])
+        pub = self.connected()
+        for ch in chars:
+            pub.publish('ascii/' + ch, b'')
+        got = [p.topic for p in self.publishes_before_marker(sub, pub)]
+        self.assertEqual(got, ['ascii/' + ch for ch in chars])
 
     def test_mqtt_4_7_3_3_topic_of_65535_bytes_is_routed(self):
         topic = 'L/' + 'x' * 65533
