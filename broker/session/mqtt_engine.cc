@@ -206,13 +206,20 @@ bool MqttEngine::HandleConnect(ConnId c, Connection& conn, const mqtt::Connect& 
     }
     TELEMQ_LOG(kInfo, "client '%s' taken over by a new connection", client_id);
     // MQTT 5 3.1.4: the old will is sent unless the session continues and
-    // the will is delayed.
-    const bool keep_will = !p.clean_start && existing->will && existing->will->delay_s > 0;
+    // the will is delayed. A session that does not outlive its connection
+    // (3.1.1 Clean Session 1, 5.0 expiry 0) ends with the connection taken
+    // over: its state is never reused (3.1.1 MQTT-3.1.2-6, 5.0 3.1.2.11).
+    const bool continues = !p.clean_start && existing->persistent();
+    const bool keep_will = continues && existing->will && existing->will->delay_s > 0;
     if (!keep_will) PublishWill(*existing);
     existing->conn = kNoConn;
     conns_[old].reset();
     --stats_.connections;
     transport_->CloseConnection(old);
+    if (!existing->persistent()) {
+      EndSession(*existing);
+      existing = nullptr;
+    }
   }
   if (existing != nullptr && p.clean_start) {
     if (existing->will_due_ns != 0) PublishWill(*existing);

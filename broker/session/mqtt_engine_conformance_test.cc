@@ -387,5 +387,49 @@ TEST_F(ConformanceTest, ResendAfterReconnectHonoursTheNewReceiveMaximum) {
   EXPECT_EQ(std::string(fresh[0].payload.begin(), fresh[0].payload.end()), "new");
 }
 
+// MQTT 3.1.1 MQTT-3.1.2-6, 5.0 3.1.2.11.2: a session that lasts only as long
+// as its network connection (Clean Session 1, Session Expiry 0) ends when a
+// new connection with the same client id takes over; a CONNECT with Clean
+// Session / Clean Start 0 then finds no session and reuses none of its state.
+class TakeOverTest : public ConformanceTest {
+ protected:
+  // Connects `id` with `first`, subscribes, then takes over with `second`;
+  // returns the second CONNACK's session present flag and whether a message
+  // to the first connection's subscription reaches the second connection.
+  std::pair<bool, bool> TakeOver(mqtt::Connect first, mqtt::Connect second) {
+    const ConnId a = Connect(first).first;
+    mqtt::Subscribe sub;
+    sub.packet_id = 1;
+    sub.subscriptions.push_back({"t", {.max_qos = QoS::kAtMostOnce}});
+    Feed(a, sub, first.version);
+    const auto [b, ack] = Connect(second);
+    EXPECT_TRUE(t_->closed(a));
+    const ConnId pub = Connect(ConnectPacket("pub", kV311)).first;
+    mqtt::Publish p;
+    p.topic = "t";
+    Feed(pub, p, kV311);
+    return {ack.session_present, !Only<mqtt::Publish>(t_->Take(b, second.version)).empty()};
+  }
+};
+
+TEST_F(TakeOverTest, CleanSessionEndsWhenTakenOver311) {
+  mqtt::Connect persistent = ConnectPacket("id", kV311);
+  persistent.clean_start = false;
+  EXPECT_EQ(TakeOver(ConnectPacket("id", kV311), persistent), std::make_pair(false, false));
+}
+
+TEST_F(TakeOverTest, SessionWithExpiry0EndsWhenTakenOver5) {
+  mqtt::Connect resume = ConnectPacket("id", kV5);
+  resume.clean_start = false;
+  resume.properties.SetInt(PropertyId::kSessionExpiryInterval, 60);
+  EXPECT_EQ(TakeOver(ConnectPacket("id", kV5), resume), std::make_pair(false, false));
+}
+
+TEST_F(TakeOverTest, PersistentSessionContinuesWhenTakenOver) {
+  mqtt::Connect persistent = ConnectPacket("id", kV311);
+  persistent.clean_start = false;
+  EXPECT_EQ(TakeOver(persistent, persistent), std::make_pair(true, true));
+}
+
 }  // namespace
 }  // namespace telemq::session

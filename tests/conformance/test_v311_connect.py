@@ -194,6 +194,17 @@ class ConnectTest(ConformanceTest):
         self.connected().publish('dp/t', b'x', qos=1)
         self.assertEqual(self.receive(second, 1)[0].payload, b'x')
 
+    def test_mqtt_3_1_2_6_take_over_of_a_clean_session_does_not_reuse_its_state(self):
+        first = self.connected('dup-clean', clean=True)
+        first.subscribe([('dc/t', 1), ('marker/end', 1)])
+        second = self.client()
+        self.assertEqual(m.connack_codes(second.connect('dup-clean', clean=False)), (0, 0))
+        self.assert_closed(first)
+        second.subscribe([('marker/end', 1)])
+        pub = self.connected()
+        pub.publish('dc/t', b'old subscription', qos=1)
+        self.assertEqual(self.publishes_before_marker(second, pub), [])
+
     def test_mqtt_3_1_4_5_data_after_a_refused_connect_is_not_processed(self):
         sub = self.subscribed([('refused/pub', 0), ('marker/end', 1)])
         c = self.client()

@@ -215,6 +215,17 @@ class TakeOverTest(ConformanceTest):
         again = second.recv_publish()
         self.assertEqual((again.payload, again.pid, again.dup), (b'x', msg.pid, True))
 
+    def test_take_over_of_a_session_with_expiry_0_does_not_reuse_it(self):
+        first, _ = self.v5_connected('v5-take-0')
+        first.subscribe([('v5/take0', 1)])
+        second = self.client(V5)
+        connack = second.connect('v5-take-0', clean=False, properties=[(m.SESSION_EXPIRY, 60)])
+        self.assertEqual(m.connack_codes(connack), (0, 0))
+        second.subscribe([('marker/end', 1)])
+        pub, _ = self.v5_connected()
+        pub.publish('v5/take0', b'old subscription', qos=1)
+        self.assertEqual(self.publishes_before_marker(second, pub), [])
+
     @mosquitto_deviates('no DISCONNECT 0x82 before closing on a second CONNECT (4.13.1: SHOULD)')
     def test_second_connect_gets_disconnect_0x82(self):
         c, _ = self.v5_connected('v5-twice')
