@@ -19,8 +19,6 @@ connection that must stay silent), wait a short bounded time (ABSENCE_S).
 import os
 import queue
 import sys
-import threading
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'integration'))
 
@@ -68,15 +66,6 @@ def suback_codes(pkt, version):
 def unsuback_codes(pkt):
     """5.0 UNSUBACK reason codes."""
     return list(pkt.body[m.parse_props(pkt.body, 2)[1]:])
-
-
-def wait_until(predicate, timeout=5.0, what='condition'):
-    """Polls predicate (a cheap in-process check) until it is true; fails after timeout."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError('timed out waiting for %s' % what)
-        time.sleep(0.01)  # polling local state with a deadline, not synchronisation
 
 
 class ConformanceTest(BrokerTest):
@@ -161,15 +150,6 @@ class RecordingPaho(PahoClient):
                 return out
             out.append(msg)
 
-    def messages_now(self):
-        """Every message received so far, without waiting."""
-        out = []
-        while True:
-            try:
-                out.append(self.messages.get_nowait())
-            except queue.Empty:
-                return out
-
     def close(self):
         if getattr(self, 'dropped', False):
             return
@@ -199,18 +179,3 @@ def before_marker(publisher, *clients, marker='marker/end'):
     ones, so only a QoS 2 marker is sure to come after every message published before it."""
     publisher.publish(marker, b'marker', qos=2)
     return [c.wait_marker(marker) for c in clients]
-
-
-def collect(q, count, timeout=5.0):
-    """count items from a queue.Queue, each waited for with a deadline."""
-    deadline = time.monotonic() + timeout
-    out = []
-    while len(out) < count:
-        out.append(q.get(timeout=max(0.0, deadline - time.monotonic())))
-    return out
-
-
-def run_in_thread(fn):
-    t = threading.Thread(target=fn, daemon=True)
-    t.start()
-    return t
