@@ -86,6 +86,10 @@ const std::vector<Option>& Options() {
        Unsigned(&BrokerConfig::max_output_bytes, 4096, std::numeric_limits<uint64_t>::max())},
       {"max-keepalive", "largest keep-alive in seconds a client may use (default 65535)",
        Unsigned(&BrokerConfig::max_keepalive, 1, 65535)},
+      {"receive-maximum",
+       "MQTT 5 Receive Maximum: unacknowledged QoS 1/2 PUBLISHes a client may send "
+       "(default 1024)",
+       Unsigned(&BrokerConfig::receive_maximum, 1, 65535)},
       {"session-expiry-max", "cap on MQTT 5 session expiry, seconds (default 4294967295)",
        Unsigned(&BrokerConfig::session_expiry_max, 0, 0xFFFFFFFF)},
       {"durability",

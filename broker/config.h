@@ -35,6 +35,7 @@ struct BrokerConfig {
   uint64_t max_queued_bytes = 64ull << 20;   // per session
   uint64_t max_output_bytes = 4ull << 20;    // per connection; QoS 0 beyond it is dropped
   uint32_t max_keepalive = 65535;            // seconds; 5.0 clients asking more are told this
+  uint32_t receive_maximum = 1024;           // 5.0: unacknowledged QoS 1/2 from one client
   uint32_t session_expiry_max = 0xFFFFFFFF;  // seconds (5.0 session expiry cap)
 
   // Durability (docs/persistence.md).

@@ -87,6 +87,7 @@ session::EngineOptions EngineOptionsFrom(const BrokerConfig& c) {
   o.max_queued_bytes = c.max_queued_bytes;
   o.max_output_bytes = c.max_output_bytes;
   o.max_keepalive = static_cast<uint16_t>(c.max_keepalive);
+  o.receive_maximum = static_cast<uint16_t>(c.receive_maximum);
   o.session_expiry_max = c.session_expiry_max;
   return o;
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "broker/session/mqtt_engine.h"
 #include "protocol/mqtt/decoder.h"
 
@@ -22,10 +23,16 @@ struct MqttEngine::Connection {
   int64_t last_rx_ns = 0;                   // monotonic time of the last packet
   uint32_t client_max_packet = UINT32_MAX;  // 5.0 Maximum Packet Size
   uint16_t client_receive_max = 65535;      // 5.0 Receive Maximum
+  uint32_t resend_pending = 0;              // in-flight entries with resend_pending
   bool problem_info = true;                 // 5.0 Request Problem Information
   std::string client_id;                    // for log lines
-  // 5.0 Topic Alias -> topic name, index = alias (client to server only).
+  // 5.0 Topic Alias -> topic name, index = alias (client to server).
   std::vector<std::string> aliases;
+  // 5.0 server to client: how many aliases we may use (the client's Topic
+  // Alias Maximum, capped by ours), and those given so far, topic -> alias.
+  // Assigned to the first topics sent, never replaced; this connection only.
+  uint16_t out_alias_max = 0;
+  absl::flat_hash_map<std::string, uint16_t> out_aliases;
 };
 
 // Clamp helper for in-flight windows.

@@ -168,6 +168,11 @@ bool MqttEngine::HandleConnect(ConnId c, Connection& conn, const mqtt::Connect& 
   if (v5 && p.properties.Has(PropertyId::kAuthenticationMethod)) {
     return refuse(ReasonCode::kBadAuthenticationMethod, "enhanced authentication is not supported");
   }
+  // 5.0 3.1.3.2.3: checked as a PUBLISH's payload format is (mqtt_publish.cc).
+  if (v5 && p.will && mqtt::CheckWillPayloadFormat(*p.will) != mqtt::DecodeError::kNone) {
+    return refuse(ReasonCode::kPayloadFormatInvalid,
+                  "will payload format indicator 1 with a payload that is not UTF-8");
+  }
   if (!v5 && p.keep_alive > options_.max_keepalive) {
     // 3.1.1 cannot tell the client another keep-alive (as Mosquitto does).
     return refuse(ReasonCode::kClientIdentifierNotValid, "keep-alive above max-keepalive");
@@ -201,13 +206,20 @@ bool MqttEngine::HandleConnect(ConnId c, Connection& conn, const mqtt::Connect& 
     }
     TELEMQ_LOG(kInfo, "client '%s' taken over by a new connection", client_id);
     // MQTT 5 3.1.4: the old will is sent unless the session continues and
-    // the will is delayed.
-    const bool keep_will = !p.clean_start && existing->will && existing->will->delay_s > 0;
+    // the will is delayed. A session that does not outlive its connection
+    // (3.1.1 Clean Session 1, 5.0 expiry 0) ends with the connection taken
+    // over: its state is never reused (3.1.1 MQTT-3.1.2-6, 5.0 3.1.2.11).
+    const bool continues = !p.clean_start && existing->persistent();
+    const bool keep_will = continues && existing->will && existing->will->delay_s > 0;
     if (!keep_will) PublishWill(*existing);
     existing->conn = kNoConn;
     conns_[old].reset();
     --stats_.connections;
     transport_->CloseConnection(old);
+    if (!existing->persistent()) {
+      EndSession(*existing);
+      existing = nullptr;
+    }
   }
   if (existing != nullptr && p.clean_start) {
     if (existing->will_due_ns != 0) PublishWill(*existing);
@@ -232,6 +244,8 @@ bool MqttEngine::HandleConnect(ConnId c, Connection& conn, const mqtt::Connect& 
     if (p.properties.Has(PropertyId::kMaximumPacketSize)) {
       conn.client_max_packet = p.properties.GetInt(PropertyId::kMaximumPacketSize);
     }
+    conn.out_alias_max = static_cast<uint16_t>(std::min<uint32_t>(
+        p.properties.GetInt(PropertyId::kTopicAliasMaximum), options_.topic_alias_max));
     if (p.properties.Has(PropertyId::kRequestProblemInformation)) {
       conn.problem_info = p.properties.GetInt(PropertyId::kRequestProblemInformation) != 0;
     }
@@ -260,22 +274,26 @@ bool MqttEngine::HandleConnect(ConnId c, Connection& conn, const mqtt::Connect& 
   conn.session = s.id;
   conn.connected = true;
   conn.client_id = client_id;
-  conn.keep_alive_s = p.keep_alive;
-  if (p.keep_alive != 0)
-    transport_->WakeAt(mono_ns_ + int64_t{p.keep_alive} * kNsPerSecond * 3 / 2);
+  // 5.0 (3.2.2.3.14): a keep-alive above the maximum is replaced by the
+  // Server Keep Alive sent in CONNACK, and that is the value enforced.
+  const bool server_keep_alive = v5 && p.keep_alive > options_.max_keepalive;
+  conn.keep_alive_s = server_keep_alive ? options_.max_keepalive : p.keep_alive;
+  if (conn.keep_alive_s != 0) {
+    transport_->WakeAt(mono_ns_ + int64_t{conn.keep_alive_s} * kNsPerSecond * 3 / 2);
+  }
 
   mqtt::Connack ack;
   ack.session_present = session_present;
   if (v5) {
     if (assigned) ack.properties.SetString(PropertyId::kAssignedClientIdentifier, client_id);
-    if (p.keep_alive > options_.max_keepalive) {
-      conn.keep_alive_s = options_.max_keepalive;
-      ack.properties.SetInt(PropertyId::kServerKeepAlive, options_.max_keepalive);
-    }
+    if (server_keep_alive) ack.properties.SetInt(PropertyId::kServerKeepAlive, conn.keep_alive_s);
     if (s.expiry_s != p.properties.GetInt(PropertyId::kSessionExpiryInterval)) {
       ack.properties.SetInt(PropertyId::kSessionExpiryInterval, s.expiry_s);
     }
     ack.properties.SetInt(PropertyId::kTopicAliasMaximum, options_.topic_alias_max);
+    if (options_.receive_maximum < 65535) {
+      ack.properties.SetInt(PropertyId::kReceiveMaximum, options_.receive_maximum);
+    }
     ack.properties.SetInt(PropertyId::kMaximumPacketSize, options_.max_packet_size);
   }
   Send(c, conn, ack);
@@ -305,8 +323,10 @@ bool MqttEngine::HandleDisconnect(ConnId c, Connection& conn, const mqtt::Discon
         if (s->persistent()) LogSession(*s, c);
       }
     }
-    // Normal disconnection discards the will; 0x04 asks for it to be sent.
-    if (p.reason_code != ReasonCode::kDisconnectWithWillMessage) s->will.reset();
+    // Only a Normal disconnection (0x00, and every 3.1.1 DISCONNECT)
+    // discards the will (5.0 3.14.4); 0x04 asks for it, and any other reason
+    // is the client reporting an error: the will goes out (3.1.2.5).
+    if (p.reason_code == ReasonCode::kNormalDisconnection) s->will.reset();
   }
   Detach(c);
   transport_->CloseConnection(c);
@@ -359,32 +379,36 @@ void MqttEngine::Detach(ConnId c) {
 
 void MqttEngine::PublishWill(Session& s) {
   if (!s.will) return;
-  MessageRef will = std::move(s.will->message);
+  const MessageRef built = std::move(s.will->message);
   s.will.reset();
   s.will_due_ns = 0;
-  if (persistence_ != nullptr &&
-      persistence_->ShouldLog(will->topic(), will->qos(), will->retain())) {
-    // Logged when it is published, not at CONNECT: from now on it is owed
-    // to offline persistent subscribers like any other message.
-    MessageInit init{.topic = will->topic(),
-                     .payload = will->payload(),
-                     .properties = will->properties(),
-                     .qos = will->qos(),
-                     .retain = will->retain(),
-                     .origin_session = router::kNoSession,
-                     .origin_shard = static_cast<int32_t>(transport_->shard_index()),
-                     .arrival_ns = real_ns_,
-                     .expiry_ns = will->expiry_ns()};
+  // Built at CONNECT, published now: its arrival time (which orders retained
+  // updates) is now, and its Message Expiry Interval runs from now (5.0
+  // 3.1.3.2.4), so the message is stamped again. Wills are rare: one copy.
+  const Message& b = *built;
+  MessageInit init{
+      .topic = b.topic(),
+      .payload = b.payload(),
+      .properties = b.properties(),
+      .qos = b.qos(),
+      .retain = b.retain(),
+      .origin_session = b.origin_session(),
+      .origin_shard = b.origin_shard(),
+      .arrival_ns = real_ns_,
+      .expiry_ns = b.expiry_ns() == 0 ? 0 : real_ns_ + (b.expiry_ns() - b.arrival_ns())};
+  // Logged when it is published, not at CONNECT: from now on it is owed to
+  // offline persistent subscribers like any other message.
+  if (persistence_ != nullptr && persistence_->ShouldLog(init.topic, init.qos, init.retain)) {
     absl::StatusOr<uint64_t> offset = persistence_->AppendMessage(init, s.client_id, 0);
     if (offset.ok()) {
       init.log_partition = persistence_->partition();
       init.log_offset = *offset;
-      will = Message::Create(init);
     } else {
       TELEMQ_LOG(kError, "will of '%s' is published but not logged: %s", s.client_id,
                  std::string(offset.status().message()));
     }
   }
+  const MessageRef will = Message::Create(init);
   if (will->retain()) transport_->RouteRetained(will);
   transport_->Route(will, router::kNoSession);
 }

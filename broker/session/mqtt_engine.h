@@ -45,6 +45,9 @@ struct EngineOptions {
   uint16_t max_keepalive = 65535;
   uint32_t session_expiry_max = 0xFFFFFFFF;
   uint16_t topic_alias_max = 64;  // aliases a 5.0 client may use towards us
+  // 5.0 Receive Maximum announced in CONNACK: QoS 1/2 PUBLISHes a client may
+  // have unacknowledged towards us (65535: none announced, the default).
+  uint16_t receive_maximum = 1024;
 };
 
 struct EngineStats {
@@ -128,7 +131,7 @@ class MqttEngine {
   void HandlePuback(Connection& conn, uint16_t packet_id);
   // Ends an outbound flow (PUBACK, PUBCOMP, a refusing PUBREC); false when
   // no message has this id in flight.
-  bool CompleteInFlight(Session& s, uint16_t packet_id);
+  bool CompleteInFlight(Connection& conn, Session& s, uint16_t packet_id);
   void HandlePubrec(ConnId c, Connection& conn, const mqtt::Pubrec& p);
   void HandlePubrel(ConnId c, Connection& conn, const mqtt::Pubrel& p);
   void HandlePubcomp(Connection& conn, uint16_t packet_id);

@@ -62,9 +62,22 @@ MessageRef MqttEngine::MakeMessage(const mqtt::Publish& p, SessionId origin, con
   return Message::Create(init);
 }
 
-bool MqttEngine::CompleteInFlight(Session& s, uint16_t packet_id) {
+namespace {
+
+// Clears `f`'s resend_pending mark and the connection's count of them.
+template <typename Conn>
+void ClearResendPending(InFlight* f, Conn& conn) {
+  if (f == nullptr || !f->resend_pending) return;
+  f->resend_pending = false;
+  --conn.resend_pending;
+}
+
+}  // namespace
+
+bool MqttEngine::CompleteInFlight(Connection& conn, Session& s, uint16_t packet_id) {
   InFlight* f = s.FindInFlight(packet_id);
   if (f == nullptr) return false;
+  ClearResendPending(f, conn);
   if (f->out.tracked) {
     s.Settle(f->out);
     MarkConsumedDirty(s);
@@ -102,6 +115,15 @@ bool MqttEngine::HandlePublish(ConnId c, Connection& conn, mqtt::Publish& p) {
     // A resend of a QoS 2 PUBLISH not yet released: already routed once.
     Send(c, conn, mqtt::Pubrec{.packet_id = p.packet_id});
     return true;
+  }
+  if (p.qos == mqtt::QoS::kExactlyOnce && conn.version == ProtocolVersion::kV5 &&
+      s.inbound_qos2.size() >= options_.receive_maximum) {
+    // 5.0 3.3.4 flow control, counted on the QoS 2 PUBLISHes awaiting
+    // PUBREL. QoS 1 ones whose PUBACK waits for the log are not counted:
+    // enforcing on them would only disconnect a client for our disk.
+    ProtocolClose(c, conn, ReasonCode::kReceiveMaximumExceeded,
+                  "more unacknowledged QoS 2 PUBLISHes than Receive Maximum");
+    return false;
   }
   ++stats_.messages_received;
   const bool log = persistence_ != nullptr &&
@@ -145,7 +167,7 @@ bool MqttEngine::HandlePublish(ConnId c, Connection& conn, mqtt::Publish& p) {
 
 void MqttEngine::HandlePuback(Connection& conn, uint16_t packet_id) {
   Session& s = *sessions_[conn.session];
-  if (CompleteInFlight(s, packet_id)) Pump(s);
+  if (CompleteInFlight(conn, s, packet_id)) Pump(s);
 }
 
 void MqttEngine::HandlePubrec(ConnId c, Connection& conn, const mqtt::Pubrec& p) {
@@ -156,10 +178,11 @@ void MqttEngine::HandlePubrec(ConnId c, Connection& conn, const mqtt::Pubrec& p)
     rel.reason_code = ReasonCode::kPacketIdentifierNotFound;
   } else if (static_cast<uint8_t>(p.reason_code) >= 0x80) {
     // 5.0: the receiver refused the message; the flow ends here.
-    CompleteInFlight(s, p.packet_id);
+    CompleteInFlight(conn, s, p.packet_id);
     Pump(s);
     return;
   } else {
+    ClearResendPending(f, conn);
     f->state = InFlight::State::kAwaitPubcomp;
     // The client has the message: it is consumed, only PUBREL/PUBCOMP remain.
     if (f->out.tracked) {
@@ -189,7 +212,7 @@ void MqttEngine::HandlePubrel(ConnId c, Connection& conn, const mqtt::Pubrel& p)
 
 void MqttEngine::HandlePubcomp(Connection& conn, uint16_t packet_id) {
   Session& s = *sessions_[conn.session];
-  if (CompleteInFlight(s, packet_id)) Pump(s);
+  if (CompleteInFlight(conn, s, packet_id)) Pump(s);
 }
 
 void MqttEngine::Deliver(const MessageRef& message, const router::MatchResult& matches) {
@@ -259,8 +282,19 @@ void MqttEngine::Enqueue(Session& s, Outbound out) {
 
 void MqttEngine::Pump(Session& s) {
   if (s.conn == kNoConn) return;
-  const Connection& conn = *conns_[s.conn];
+  Connection& conn = *conns_[s.conn];
   const uint32_t limit = InflightLimit(options_.max_inflight, conn.client_receive_max);
+  if (conn.resend_pending != 0) {
+    // In-flight messages still to be resent go first, in order, as the
+    // window opens; new ones wait behind them (ordering, 4.6).
+    for (InFlight& f : s.inflight) {
+      if (s.inflight.size() - conn.resend_pending >= limit) break;
+      if (!f.resend_pending) continue;
+      ClearResendPending(&f, conn);
+      SendPublish(s, f.out, f.packet_id, /*dup=*/true);
+    }
+    if (conn.resend_pending != 0) return;
+  }
   while (!s.queue.empty() && s.inflight.size() < limit) {
     Outbound out = std::move(s.queue.front());
     s.queue.pop_front();
@@ -283,12 +317,24 @@ void MqttEngine::Pump(Session& s) {
 }
 
 void MqttEngine::Resend(Session& s) {
-  const Connection& conn = *conns_[s.conn];
+  Connection& conn = *conns_[s.conn];
+  // 5.0 4.9: the send quota starts again at the client's Receive Maximum on
+  // each connection and resent PUBLISHes use it, so those beyond the window
+  // are marked and resent by Pump as acknowledgements open it. PUBRELs are
+  // always resent, and counted in the window like every in-flight entry.
+  const uint32_t limit = InflightLimit(options_.max_inflight, conn.client_receive_max);
+  uint32_t used = 0;
   for (InFlight& f : s.inflight) {
+    f.resend_pending = false;
     if (f.state == InFlight::State::kAwaitPubcomp) {
       Send(s.conn, conn, mqtt::Pubrel{.packet_id = f.packet_id});
-    } else {
+      ++used;
+    } else if (used < limit) {
       SendPublish(s, f.out, f.packet_id, /*dup=*/true);
+      ++used;
+    } else {
+      f.resend_pending = true;
+      ++conn.resend_pending;
     }
   }
 }
@@ -300,7 +346,7 @@ void MqttEngine::OnOutputDrained(ConnId c) {
 }
 
 bool MqttEngine::SendPublish(Session& s, const Outbound& out, uint16_t packet_id, bool dup) {
-  const Connection& conn = *conns_[s.conn];
+  Connection& conn = *conns_[s.conn];
   const Message& m = *out.message;
   mqtt::Publish p;
   p.topic = m.topic();
@@ -322,6 +368,20 @@ bool MqttEngine::SendPublish(Session& s, const Outbound& out, uint16_t packet_id
     }
     p.properties.set_subscription_ids({out.subscription_ids.data(), out.subscription_ids.size()});
   }
+  // 5.0 server-to-client Topic Alias (3.3.2.3.4), only if the client allows
+  // some: a known topic goes as its alias and an empty topic name; a new one
+  // takes the next free alias, recorded once the packet is committed.
+  uint16_t new_alias = 0;
+  if (conn.out_alias_max != 0) {
+    const absl::string_view topic(p.topic.data(), p.topic.size());
+    if (auto it = conn.out_aliases.find(topic); it != conn.out_aliases.end()) {
+      p.properties.SetInt(PropertyId::kTopicAlias, it->second);
+      p.topic = {};
+    } else if (conn.out_aliases.size() < conn.out_alias_max) {
+      new_alias = static_cast<uint16_t>(conn.out_aliases.size() + 1);
+      p.properties.SetInt(PropertyId::kTopicAlias, new_alias);
+    }
+  }
   const size_t size = mqtt::EncodedSize(p, conn.version);
   if (size == 0 || size > conn.client_max_packet) {
     // MQTT 5 3.1.2.11.4: a packet over the client's maximum is discarded.
@@ -332,6 +392,7 @@ bool MqttEngine::SendPublish(Session& s, const Outbound& out, uint16_t packet_id
   std::span<uint8_t> buf = transport_->ReserveOutput(s.conn, size);
   const size_t written = mqtt::Encode(p, conn.version, buf);
   transport_->CommitOutput(s.conn, written);
+  if (new_alias != 0) conn.out_aliases.emplace(std::string(m.topic()), new_alias);
   ++stats_.messages_sent;
   return true;
 }

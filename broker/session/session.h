@@ -47,6 +47,9 @@ struct InFlight {
   Outbound out;
   uint16_t packet_id = 0;
   State state = State::kAwaitPuback;
+  // Sent on an earlier connection, not yet resent on this one: the client's
+  // Receive Maximum holds it back (MQTT 5.0 4.9).
+  bool resend_pending = false;
 };
 
 // The QoS 2 packet ids a client has sent and not yet released: a sorted
