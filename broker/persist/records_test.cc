@@ -45,8 +45,9 @@ TEST(MessageRecord, MinimalMessageHeaderIsThreeBytes) {
   MessageValueParts parts;
   EncodeMessageValue({.topic = "t", .payload = Bytes("x"), .qos = 1}, "", 0, &parts);
   EXPECT_EQ(parts.header.size(), 3u);  // flags, origin length 0, packet id 0
+  const std::string value = Join(parts);  // r views it
   MessageRecord r;
-  ASSERT_TRUE(DecodeMessage("t", Join(parts), &r));
+  ASSERT_TRUE(DecodeMessage("t", value, &r));
   EXPECT_EQ(r.qos, 1);
   EXPECT_FALSE(r.retain);
   EXPECT_EQ(r.expiry_ns, 0);
@@ -57,8 +58,9 @@ TEST(MessageRecord, MinimalMessageHeaderIsThreeBytes) {
 TEST(MessageRecord, EmptyPayloadIsARetainedClear) {
   MessageValueParts parts;
   EncodeMessageValue({.topic = "t", .qos = 0, .retain = true}, "c", 0, &parts);
+  const std::string value = Join(parts);
   MessageRecord r;
-  ASSERT_TRUE(DecodeMessage("t", Join(parts), &r));
+  ASSERT_TRUE(DecodeMessage("t", value, &r));
   EXPECT_TRUE(r.retain);
   EXPECT_TRUE(r.payload.empty());
 }
