@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,13 +27,23 @@ struct MqttEngine::Connection {
   uint32_t resend_pending = 0;              // in-flight entries with resend_pending
   bool problem_info = true;                 // 5.0 Request Problem Information
   std::string client_id;                    // for log lines
-  // 5.0 Topic Alias -> topic name, index = alias (client to server).
-  std::vector<std::string> aliases;
   // 5.0 server to client: how many aliases we may use (the client's Topic
-  // Alias Maximum, capped by ours), and those given so far, topic -> alias.
-  // Assigned to the first topics sent, never replaced; this connection only.
+  // Alias Maximum, capped by ours).
   uint16_t out_alias_max = 0;
-  absl::flat_hash_map<std::string, uint16_t> out_aliases;
+  // 5.0 topic aliases, allocated by the first one used: most connections
+  // never use any, and idle connections are many.
+  struct Aliases {
+    // Client to server: alias -> topic name (index = alias).
+    std::vector<std::string> in;
+    // Server to client: topic -> alias, given to the first topics sent and
+    // never replaced; this connection only.
+    absl::flat_hash_map<std::string, uint16_t> out;
+  };
+  std::unique_ptr<Aliases> aliases;
+  Aliases& aliases_in_use() {
+    if (aliases == nullptr) aliases = std::make_unique<Aliases>();
+    return *aliases;
+  }
 };
 
 // Clamp helper for in-flight windows.

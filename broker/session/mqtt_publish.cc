@@ -95,14 +95,15 @@ bool MqttEngine::HandlePublish(ConnId c, Connection& conn, mqtt::Publish& p) {
         ProtocolClose(c, conn, ReasonCode::kTopicAliasInvalid, "topic alias above the maximum");
         return false;
       }
-      if (conn.aliases.size() <= alias) conn.aliases.resize(size_t{options_.topic_alias_max} + 1);
+      std::vector<std::string>& in = conn.aliases_in_use().in;
+      if (in.size() <= alias) in.resize(size_t{options_.topic_alias_max} + 1);
       if (!p.topic.empty()) {
-        conn.aliases[alias].assign(p.topic);
-      } else if (conn.aliases[alias].empty()) {
+        in[alias].assign(p.topic);
+      } else if (in[alias].empty()) {
         ProtocolClose(c, conn, ReasonCode::kProtocolError, "unknown topic alias with empty topic");
         return false;
       } else {
-        p.topic = conn.aliases[alias];
+        p.topic = in[alias];
       }
     }
     if (mqtt::CheckPayloadFormat(p) != mqtt::DecodeError::kNone) {
@@ -374,11 +375,12 @@ bool MqttEngine::SendPublish(Session& s, const Outbound& out, uint16_t packet_id
   uint16_t new_alias = 0;
   if (conn.out_alias_max != 0) {
     const absl::string_view topic(p.topic.data(), p.topic.size());
-    if (auto it = conn.out_aliases.find(topic); it != conn.out_aliases.end()) {
+    auto& out_aliases = conn.aliases_in_use().out;
+    if (auto it = out_aliases.find(topic); it != out_aliases.end()) {
       p.properties.SetInt(PropertyId::kTopicAlias, it->second);
       p.topic = {};
-    } else if (conn.out_aliases.size() < conn.out_alias_max) {
-      new_alias = static_cast<uint16_t>(conn.out_aliases.size() + 1);
+    } else if (out_aliases.size() < conn.out_alias_max) {
+      new_alias = static_cast<uint16_t>(out_aliases.size() + 1);
       p.properties.SetInt(PropertyId::kTopicAlias, new_alias);
     }
   }
@@ -392,7 +394,7 @@ bool MqttEngine::SendPublish(Session& s, const Outbound& out, uint16_t packet_id
   std::span<uint8_t> buf = transport_->ReserveOutput(s.conn, size);
   const size_t written = mqtt::Encode(p, conn.version, buf);
   transport_->CommitOutput(s.conn, written);
-  if (new_alias != 0) conn.out_aliases.emplace(std::string(m.topic()), new_alias);
+  if (new_alias != 0) conn.aliases->out.emplace(std::string(m.topic()), new_alias);
   ++stats_.messages_sent;
   return true;
 }
