@@ -1,5 +1,8 @@
-// Partition reading: NewReader (LogReader over a snapshot of the segments)
-// and OffsetForTime.
+// Reading a chain of segments (log_reader.h), and Partition's NewReader and
+// OffsetForTime on top of it.
+#include "storage/log_reader.h"
+
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,23 +15,54 @@
 namespace telemq::storage {
 namespace {
 
-absl::Status Damage(const std::string& path, ReadError e, uint64_t position,
-                    const absl::Status& io) {
-  if (e == ReadError::kIoError) return io;
+absl::Status Damage(const std::string& path, ReadError e, uint64_t position) {
   return absl::DataLossError(absl::StrCat(path, ": ", ReadErrorName(e), " at byte ", position));
 }
 
-// One segment as a reader sees it: fixed when the reader is created.
-struct ReadPart {
-  std::string path;
-  uint64_t base_offset = 0;
-  uint64_t bytes = 0;  // valid bytes then; never read beyond
-  SegmentIndex::Hint start;
-};
+// Opens a part's file. Retention removes whole segments, so a missing one
+// means its records are gone, as for an offset below the start.
+absl::StatusOr<std::unique_ptr<File>> OpenPart(Env* env, const ReadPart& part) {
+  absl::StatusOr<std::unique_ptr<File>> file = env->Open(part.path, OpenMode::kRead);
+  if (absl::IsNotFound(file.status())) {
+    return absl::OutOfRangeError(
+        absl::StrCat(part.path, " was deleted by retention (", file.status().message(), ")"));
+  }
+  return file;
+}
 
-class PartitionLogReader final : public LogReader {
+// The SegmentReader limit of an opened part.
+absl::StatusOr<uint64_t> PartLimit(const ReadPart& part, const File& file) {
+  switch (part.end) {
+    case ReadPart::End::kValidBytes:
+      return part.bytes;
+    case ReadPart::End::kFileSize:
+      return file.Size();
+    case ReadPart::End::kTail:
+      break;
+  }
+  // Whatever the file holds when read: a short pread is the end for now.
+  return UINT64_MAX;
+}
+
+// After the reader of `part` stopped with `e`: OK when the part ends there
+// (for a tail, for now), or the damage.
+absl::Status StopStatus(const ReadPart& part, const SegmentReader& reader, ReadError e) {
+  if (e == ReadError::kIoError) return reader.io_status();
+  if (part.end == ReadPart::End::kTail) {
+    // A torn or unfinished write never leaves a complete batch with good
+    // CRCs, so a misplaced or misframed one is damage (recovery's rule).
+    if (e != ReadError::kOffsetSequence && e != ReadError::kRecordFraming) {
+      return absl::OkStatus();
+    }
+  } else if (e == ReadError::kEndOfData && reader.position() == reader.limit()) {
+    return absl::OkStatus();
+  }
+  return Damage(part.path, e, reader.position());
+}
+
+class ChainReader final : public LogReader {
  public:
-  PartitionLogReader(Env* env, std::vector<ReadPart> parts, uint64_t from, uint64_t limit)
+  ChainReader(Env* env, std::vector<ReadPart> parts, uint64_t from, uint64_t limit)
       : env_(env), parts_(std::move(parts)), position_(from), limit_(limit) {}
 
   absl::StatusOr<bool> Next(Record* out) override {
@@ -41,35 +75,38 @@ class PartitionLogReader final : public LogReader {
           return true;
         }
         records_.reset();
-        if (e != ReadError::kEndOfData) {
-          return Damage(parts_[part_].path, e, batch_position_, absl::OkStatus());
-        }
+        if (e != ReadError::kEndOfData) return Damage(parts_[part_].path, e, batch_position_);
       }
       if (!reader_.has_value()) {
         if (part_ == parts_.size()) return false;
         const ReadPart& p = parts_[part_];
-        TELEMQ_ASSIGN_OR_RETURN(file_, env_->Open(p.path, OpenMode::kRead));
-        reader_.emplace(file_.get(), p.bytes);
+        TELEMQ_ASSIGN_OR_RETURN(file_, OpenPart(env_, p));
+        TELEMQ_ASSIGN_OR_RETURN(const uint64_t limit, PartLimit(p, *file_));
+        reader_.emplace(file_.get(), limit);
         reader_->Seek(p.start.position, p.start.base_offset);
         // Offsets between segments may be missing (a quarantined range).
         position_ = std::max(position_, p.start.base_offset);
         continue;
       }
       SegmentReader::Batch batch;
-      // Framing is checked record by record below, in the same pass.
+      // Framing is checked record by record above, in the same pass.
       const ReadError e = reader_->Next(&batch, /*check_records=*/false);
-      if (e == ReadError::kEndOfData && reader_->position() == reader_->limit()) {
-        reader_.reset();
-        file_.reset();
-        ++part_;
+      if (e == ReadError::kOk) {
+        if (batch.header.end_offset() <= position_) continue;
+        batch_position_ = batch.position;
+        records_.emplace(batch.header, batch.payload);
         continue;
       }
-      if (e != ReadError::kOk) {
-        return Damage(parts_[part_].path, e, reader_->position(), reader_->io_status());
+      const ReadPart& p = parts_[part_];
+      TELEMQ_RETURN_IF_ERROR(StopStatus(p, *reader_, e));
+      if (p.end == ReadPart::End::kTail) {
+        // The end for now: the next call reads the file again from here.
+        reader_->Invalidate();
+        return false;
       }
-      if (batch.header.end_offset() <= position_) continue;
-      batch_position_ = batch.position;
-      records_.emplace(batch.header, batch.payload);
+      reader_.reset();
+      file_.reset();
+      ++part_;
     }
     return false;
   }
@@ -90,6 +127,33 @@ class PartitionLogReader final : public LogReader {
 
 }  // namespace
 
+std::unique_ptr<LogReader> NewChainReader(Env* env, std::vector<ReadPart> parts, uint64_t from,
+                                          uint64_t limit) {
+  return std::make_unique<ChainReader>(env, std::move(parts), from, limit);
+}
+
+absl::StatusOr<TimeSearch> SearchTime(Env* env, const ReadPart& part, int64_t t) {
+  TELEMQ_ASSIGN_OR_RETURN(std::unique_ptr<File> file, OpenPart(env, part));
+  TELEMQ_ASSIGN_OR_RETURN(const uint64_t limit, PartLimit(part, *file));
+  SegmentReader reader(file.get(), limit);
+  reader.Seek(part.start.position, part.start.base_offset);
+  SegmentReader::Batch batch;
+  ReadError e;
+  // Framing is checked only in the batch searched (a reader checks the rest).
+  while ((e = reader.Next(&batch, /*check_records=*/false)) == ReadError::kOk) {
+    if (batch.header.max_timestamp_ns < t) continue;
+    RecordIterator it(batch.header, batch.payload);
+    Record record;
+    ReadError re;
+    while ((re = it.Next(&record)) == ReadError::kOk) {
+      if (record.timestamp_ns >= t) return TimeSearch{.found = true, .offset = record.offset};
+    }
+    if (re != ReadError::kEndOfData) return Damage(part.path, re, batch.position);
+  }
+  TELEMQ_RETURN_IF_ERROR(StopStatus(part, reader, e));
+  return TimeSearch{.found = false, .offset = reader.expected_base()};
+}
+
 absl::StatusOr<std::unique_ptr<LogReader>> Partition::Impl::NewReader(uint64_t from) const {
   if (from < start_offset()) {
     return absl::OutOfRangeError(absl::StrCat("partition ", options_.dir, ": offset ", from,
@@ -108,29 +172,18 @@ absl::StatusOr<std::unique_ptr<LogReader>> Partition::Impl::NewReader(uint64_t f
                             : SegmentIndex::Hint{.position = 0, .base_offset = s.base_offset()};
     parts.push_back(std::move(p));
   }
-  return std::make_unique<PartitionLogReader>(env_, std::move(parts), from, written_offset_);
+  return NewChainReader(env_, std::move(parts), from, written_offset_);
 }
 
 absl::StatusOr<uint64_t> Partition::Impl::OffsetForTime(int64_t timestamp_ns) const {
   for (const Segment& s : segments_) {
     if (s.index.empty() || s.index.max_timestamp_ns() < timestamp_ns) continue;
-    const SegmentIndex::Hint hint = s.index.ForTime(timestamp_ns);
-    TELEMQ_ASSIGN_OR_RETURN(std::unique_ptr<File> file, env_->Open(s.path, OpenMode::kRead));
-    SegmentReader reader(file.get(), s.bytes());
-    reader.Seek(hint.position, hint.base_offset);
-    SegmentReader::Batch batch;
-    ReadError e;
-    while ((e = reader.Next(&batch)) == ReadError::kOk) {
-      if (batch.header.max_timestamp_ns < timestamp_ns) continue;
-      RecordIterator it(batch.header, batch.payload);
-      Record record;
-      while (it.Next(&record) == ReadError::kOk) {
-        if (record.timestamp_ns >= timestamp_ns) return record.offset;
-      }
-    }
-    if (e != ReadError::kEndOfData || reader.position() != reader.limit()) {
-      return Damage(s.path, e, reader.position(), reader.io_status());
-    }
+    const ReadPart part{.path = s.path,
+                        .base_offset = s.base_offset(),
+                        .bytes = s.bytes(),
+                        .start = s.index.ForTime(timestamp_ns)};
+    TELEMQ_ASSIGN_OR_RETURN(const TimeSearch found, SearchTime(env_, part, timestamp_ns));
+    if (found.found) return found.offset;
   }
   return next_offset();
 }

@@ -221,7 +221,8 @@ class Partition {
   // `from` beyond written_offset(). Offsets lost to a quarantine (a gap
   // between segments) are skipped. The reader opens its own files and does
   // not reference the partition; a segment retention deletes before the
-  // reader reaches it reads as kNotFound.
+  // reader reaches it reads as kOutOfRange. (PartitionReader reads the same
+  // directory from other threads.)
   absl::StatusOr<std::unique_ptr<LogReader>> NewReader(uint64_t from) const;
   // The first offset whose record time is >= timestamp_ns, or next_offset()
   // when there is none (uses the sparse index, then scans).

@@ -53,6 +53,11 @@ class SegmentReader {
   // The first position >= `from` holding the magic bytes, or limit().
   uint64_t FindMagic(uint64_t from);
 
+  // Forgets the read-ahead, so the next call reads the file again: for a
+  // segment still being written, where the bytes after the last valid batch
+  // (zeroes, half a batch) may have changed since they were read.
+  void Invalidate() { buf_len_ = 0; }
+
   uint64_t position() const { return position_; }
   uint64_t limit() const { return limit_; }
   uint64_t expected_base() const { return expected_base_; }
