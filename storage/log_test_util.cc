@@ -42,13 +42,11 @@ void AppendRecords(Partition& p, uint64_t count) {
   }
 }
 
-absl::StatusOr<std::vector<OwnedRecord>> ReadAll(const Partition& p, uint64_t from) {
-  absl::StatusOr<std::unique_ptr<LogReader>> reader = p.NewReader(from);
-  if (!reader.ok()) return reader.status();
+absl::StatusOr<std::vector<OwnedRecord>> ReadRecords(LogReader& reader) {
   std::vector<OwnedRecord> out;
   Record r;
   while (true) {
-    absl::StatusOr<bool> more = (*reader)->Next(&r);
+    absl::StatusOr<bool> more = reader.Next(&r);
     if (!more.ok()) return more.status();
     if (!*more) break;
     out.push_back({.offset = r.offset,
@@ -58,6 +56,12 @@ absl::StatusOr<std::vector<OwnedRecord>> ReadAll(const Partition& p, uint64_t fr
                    .value = std::string(r.value)});
   }
   return out;
+}
+
+absl::StatusOr<std::vector<OwnedRecord>> ReadAll(const Partition& p, uint64_t from) {
+  absl::StatusOr<std::unique_ptr<LogReader>> reader = p.NewReader(from);
+  if (!reader.ok()) return reader.status();
+  return ReadRecords(**reader);
 }
 
 bool IsExpected(const OwnedRecord& r) {

@@ -37,6 +37,8 @@ std::string MakeSegment(uint64_t base_offset, uint32_t batches, uint32_t per_bat
 // Appends [next_offset, next_offset + count) with KeyFor/ValueFor/TimeFor.
 void AppendRecords(Partition& p, uint64_t count);
 
+// Every record `reader` returns until Next returns false, or its error.
+absl::StatusOr<std::vector<OwnedRecord>> ReadRecords(LogReader& reader);
 // Every record from `from` up to the written offset, or the reader's error.
 absl::StatusOr<std::vector<OwnedRecord>> ReadAll(const Partition& p, uint64_t from);
 
