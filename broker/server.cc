@@ -114,7 +114,7 @@ absl::Status Broker::OpenLog(persist::RecoveredState* recovered) {
   }
   persist::Durability durability;
   persist::ParseDurability(config_.durability, &durability);
-  const persist::LogOptions log_options{
+  persist::LogOptions log_options{
       .durability = durability,
       .batch_interval_ns = int64_t{config_.durability_batch_ms} * 1'000'000,
       .persist_filters = config_.persist_filters,
@@ -122,6 +122,9 @@ absl::Status Broker::OpenLog(persist::RecoveredState* recovered) {
       .retention_ns = int64_t{config_.retention_hours} * 3600 * 1'000'000'000};
 
   const uint32_t count = std::max(shard_count_, ExistingPartitions(config_.data_dir));
+  for (uint32_t k = 0; k < count; ++k) {
+    log_options.partition_dirs.push_back(PartitionDir(config_.data_dir, k));
+  }
   std::vector<std::unique_ptr<storage::Partition>> partitions;
   for (uint32_t k = 0; k < count; ++k) {
     storage::PartitionOptions options;

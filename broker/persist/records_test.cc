@@ -44,7 +44,7 @@ TEST(MessageRecord, RoundTripsEveryField) {
 TEST(MessageRecord, MinimalMessageHeaderIsThreeBytes) {
   MessageValueParts parts;
   EncodeMessageValue({.topic = "t", .payload = Bytes("x"), .qos = 1}, "", 0, &parts);
-  EXPECT_EQ(parts.header.size(), 3u);  // flags, origin length 0, packet id 0
+  EXPECT_EQ(parts.header.size(), 3u);     // flags, origin length 0, packet id 0
   const std::string value = Join(parts);  // r views it
   MessageRecord r;
   ASSERT_TRUE(DecodeMessage("t", value, &r));

@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "broker/base/log.h"
 #include "broker/persist/records.h"
+#include "broker/persist/time_merge.h"
 #include "broker/router/match_result.h"
 #include "broker/router/subscription_trie.h"
 #include "protocol/common/status_macros.h"
@@ -310,36 +311,6 @@ absl::StatusOr<RecoveredState> Recover(std::span<storage::Partition* const> part
                                        const RecoveryOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   RecoveredState out;
-  struct Source {
-    uint32_t partition = 0;
-    std::unique_ptr<storage::LogReader> reader;
-    storage::Record record;
-    bool live = false;
-  };
-  std::vector<Source> sources;
-  auto advance = [&](Source& src) {
-    absl::StatusOr<bool> more = src.reader->Next(&src.record);
-    if (!more.ok()) {
-      // Damage found while reading past what recovery checked: what follows
-      // in this partition cannot be replayed. Say so; keep the rest.
-      out.read_errors.push_back(
-          absl::StrCat("partition ", src.partition, ": ", std::string(more.status().message())));
-      src.live = false;
-      return;
-    }
-    src.live = *more;
-    if (src.live) {
-      ++out.records;
-      out.bytes += src.record.key.size() + src.record.value.size();
-    }
-  };
-  for (uint32_t p = 0; p < partitions.size(); ++p) {
-    if (partitions[p] == nullptr) continue;
-    absl::StatusOr<std::unique_ptr<storage::LogReader>> reader =
-        partitions[p]->NewReader(partitions[p]->start_offset());
-    if (!reader.ok()) return reader.status();
-    sources.push_back({p, *std::move(reader), {}, false});
-  }
   Replayer replayer(partitions.size(), options);
   // A partition whose oldest segments retention deleted starts with a
   // checkpoint of the state its shard owned (docs/persistence.md). That
@@ -349,20 +320,24 @@ absl::StatusOr<RecoveredState> Recover(std::span<storage::Partition* const> part
     absl::Status s = ApplyFirstCheckpoint(*partitions[p], p, &replayer);
     if (!s.ok()) out.read_errors.push_back(absl::StrCat("partition ", p, ": ", s.message()));
   }
-  for (Source& src : sources) advance(src);
-
-  for (;;) {
-    // Few partitions (one per shard): a linear pick is cheaper than a heap.
-    Source* next = nullptr;
-    for (Source& src : sources) {
-      if (src.live && (next == nullptr || src.record.timestamp_ns < next->record.timestamp_ns)) {
-        next = &src;
-      }
-    }
-    if (next == nullptr) break;
-    replayer.Apply(next->partition, next->record);
-    advance(*next);
+  TimeMerge merge;
+  for (uint32_t p = 0; p < partitions.size(); ++p) {
+    if (partitions[p] == nullptr) continue;
+    absl::StatusOr<std::unique_ptr<storage::LogReader>> reader =
+        partitions[p]->NewReader(partitions[p]->start_offset());
+    if (!reader.ok()) return reader.status();
+    merge.Add(p, *std::move(reader));
   }
+  uint32_t p;
+  const storage::Record* record;
+  while (merge.Next(&p, &record)) {
+    ++out.records;
+    out.bytes += record->key.size() + record->value.size();
+    replayer.Apply(p, *record);
+  }
+  // Damage found while reading past what recovery checked: what follows in
+  // that partition cannot be replayed. Said; the rest is kept.
+  for (const std::string& e : merge.errors()) out.read_errors.push_back(e);
   replayer.Finish(partitions, &out);
   out.undecodable_records = replayer.undecodable();
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

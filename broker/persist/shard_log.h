@@ -32,6 +32,7 @@
 #include "broker/persist/records.h"
 #include "broker/session/persistence.h"
 #include "storage/partition.h"
+#include "storage/partition_reader.h"
 
 namespace telemq::persist {
 
@@ -52,6 +53,8 @@ struct LogOptions {
   int64_t retention_ns = 0;
   // Warn when the data directory's file system has less free space.
   uint64_t disk_warn_free_bytes = 1ull << 30;
+  // Every partition's directory, by partition index, for history reads.
+  std::vector<std::string> partition_dirs;
 };
 
 class ShardLog final : public session::Persistence {
@@ -81,6 +84,7 @@ class ShardLog final : public session::Persistence {
   void AppendRetainedCopy(const Message& message) override;
   void AppendQos2Pending(std::string_view client_id, std::span<const uint16_t> ids) override;
   void AppendCheckpointEnd() override;
+  absl::Status ReadHistory(const session::HistoryRequest& request, session::History* out) override;
 
   // Output held behind records below this offset may go out now.
   uint64_t release_offset() const;
@@ -138,6 +142,9 @@ class ShardLog final : public session::Persistence {
   uint64_t candidate_end_ = 0;
   uint64_t checkpoint_ = 0;        // latest durable checkpoint's begin
   uint64_t previous_written_ = 0;  // written_offset() at the previous Maintain
+  // Read-only views of every partition (this one included), opened by the
+  // first history read.
+  std::vector<std::unique_ptr<storage::PartitionReader>> readers_;
   int64_t next_disk_warning_ns_ = 0;
   int64_t next_kept_warning_ns_ = 0;
 };

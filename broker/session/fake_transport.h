@@ -52,6 +52,11 @@ class FakeTransport : public Transport {
     engine_->Deliver(m, match_);
   }
   void RouteRetained(const MessageRef& m) override { engine_->ApplyRetained(m); }
+  // A message mailed from another shard (no local publisher).
+  void RouteFromElsewhere(const MessageRef& m) {
+    trie_.Match(m->topic(), router::kNoSession, &match_);
+    engine_->Deliver(m, match_);
+  }
   router::SubscribeResult Subscribe(SessionId s, std::string_view f,
                                     const router::SubscriptionOptions& o) override {
     return trie_.Subscribe(s, f, o);

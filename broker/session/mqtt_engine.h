@@ -44,7 +44,8 @@ struct EngineOptions {
   uint64_t max_output_bytes = 4ull << 20;
   uint16_t max_keepalive = 65535;
   uint32_t session_expiry_max = 0xFFFFFFFF;
-  uint16_t topic_alias_max = 64;  // aliases a 5.0 client may use towards us
+  uint16_t topic_alias_max = 64;          // aliases a 5.0 client may use towards us
+  uint32_t replay_max_messages = 100000;  // per replayed filter (mqtt_replay.cc)
   // 5.0 Receive Maximum announced in CONNACK: QoS 1/2 PUBLISHes a client may
   // have unacknowledged towards us (65535: none announced, the default).
   uint16_t receive_maximum = 1024;
@@ -61,6 +62,11 @@ struct EngineStats {
   uint64_t connections = 0;  // currently open
   uint64_t sessions = 0;     // currently held
 };
+
+// Parses the value of the "replay-from" user property: RFC 3339
+// ("2026-11-30T06:00:00Z"), Unix seconds ("1796000000.5"), or a time before
+// now ("-90s", "-15m", "-2h", "-7d"). False when it is none of these.
+bool ParseReplayFrom(std::string_view text, int64_t now_ns, int64_t* from_ns);
 
 class MqttEngine {
  public:
@@ -155,6 +161,11 @@ class MqttEngine {
   // and holds `c`'s output behind it. False when the log refused.
   bool LogSession(Session& s, ConnId c);
   void MarkConsumedDirty(Session& s);
+  // Queues the logged history of `filter` from broker time `from_ns`.
+  void Replay(Session& s, const std::string& filter, uint8_t qos, int64_t from_ns,
+              uint32_t subscription_id);
+  // A live message a recent replay of the session delivered already.
+  bool AlreadyReplayed(Session& s, const Message& m);
 
   // Outbound path.
   void Enqueue(Session& s, Outbound out);

@@ -69,6 +69,20 @@ class FakePersistence : public Persistence {
     (void)Add({.kind = "pending", .key = std::string(id), .ids = {ids.begin(), ids.end()}});
   }
   void AppendCheckpointEnd() override { (void)Add({.kind = "end-checkpoint"}); }
+  absl::Status ReadHistory(const HistoryRequest& request, History* out) override {
+    last_history_from_ns = request.from_ns;
+    for (const MessageRef& m : history) {
+      if (m->arrival_ns() < request.from_ns || !request.accept(m->topic(), m->qos())) continue;
+      if (out->messages.size() == request.max_messages) {
+        out->truncated = true;
+        break;
+      }
+      out->messages.push_back(m);
+      if (out->ends.size() <= m->log_partition()) out->ends.resize(m->log_partition() + 1);
+      out->ends[m->log_partition()] = m->log_offset() + 1;
+    }
+    return absl::OkStatus();
+  }
 
   std::vector<Entry> Of(std::string_view kind) const {
     std::vector<Entry> out;
@@ -80,6 +94,8 @@ class FakePersistence : public Persistence {
 
   std::vector<Entry> entries;
   bool failed = false;
+  std::vector<MessageRef> history;  // what ReadHistory finds, oldest first
+  int64_t last_history_from_ns = 0;
 
  private:
   absl::StatusOr<uint64_t> Add(Entry e) {
@@ -518,6 +534,106 @@ TEST_F(PersistenceTest, NeededOffsetsAreTheOldestPendingMessagePerPartition) {
   Publish(pub, "a", QoS::kAtLeastOnce, 2);
   engine_.NeededOffsets(&needed);
   EXPECT_EQ(needed, std::vector<uint64_t>{log_.Of("message")[0].offset});
+}
+
+// Replay on request (mqtt_replay.cc).
+class ReplayTest : public PersistenceTest {
+ protected:
+  static constexpr int64_t kNow = 1'700'000'000'000'000'000;
+  void SetUp() override {
+    for (int i = 0; i < 5; ++i) {
+      log_.history.push_back(Message::Create({.topic = i % 2 ? "odd/x" : "even/x",
+                                              .payload = Bytes(payloads_[i]),
+                                              .qos = 1,
+                                              .arrival_ns = kNow - (5 - i) * int64_t{1'000'000'000},
+                                              .log_partition = 0,
+                                              .log_offset = uint64_t(10 + i)}));
+    }
+  }
+  std::vector<mqtt::Publish> SubscribeWithReplay(ConnId c, std::string_view filter,
+                                                 std::string_view from,
+                                                 QoS qos = QoS::kAtLeastOnce) {
+    mqtt::Subscribe sub;
+    sub.packet_id = 2;
+    sub.subscriptions.push_back({filter, {.max_qos = qos}});
+    mqtt::StringPair up{"replay-from", from};
+    sub.properties.set_user_properties({&up, 1});
+    Feed(c, sub, kV5);
+    std::vector<Packet> out = t_.Take(c, kV5);
+    EXPECT_FALSE(out.empty());
+    if (!out.empty()) suback_ = std::get<mqtt::Suback>(out[0]);
+    return Only<mqtt::Publish>(out);
+  }
+  std::string payloads_[5] = {"0", "1", "2", "3", "4"};
+  mqtt::Suback suback_;
+};
+
+TEST_F(ReplayTest, ReplayFromDeliversTheMatchingHistoryAfterTheSuback) {
+  const ConnId c = Connect("r", true, kV5);
+  auto got = SubscribeWithReplay(c, "even/#", "-10s");
+  EXPECT_EQ(suback_.reason_codes[0], ReasonCode::kGrantedQoS1);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(got[0].payload.data()), 1), "0");
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(got[2].payload.data()), 1), "4");
+  EXPECT_EQ(got[0].qos, QoS::kAtLeastOnce);
+  EXPECT_EQ(log_.last_history_from_ns, kNow - 10'000'000'000);
+}
+
+TEST_F(ReplayTest, ReplayFromAnAbsoluteTimeSkipsOlderMessages) {
+  const ConnId c = Connect("r", true, kV5);
+  // kNow - 2.5 s, as Unix seconds: messages 3 and 4 are newer.
+  auto got = SubscribeWithReplay(c, "#", "1699999997.5");
+  ASSERT_EQ(got.size(), 2u);
+}
+
+TEST_F(ReplayTest, ABadReplayFromRefusesTheSubscribe) {
+  const ConnId c = Connect("r", true, kV5);
+  auto got = SubscribeWithReplay(c, "#", "yesterday");
+  EXPECT_TRUE(got.empty());
+  ASSERT_EQ(suback_.reason_codes.size(), 1u);
+  EXPECT_EQ(suback_.reason_codes[0], ReasonCode::kImplementationSpecificError);
+  // Not subscribed: a live message does not arrive.
+  const ConnId pub = Connect("p", true);
+  Publish(pub, "x", QoS::kAtLeastOnce, 1);
+  EXPECT_TRUE(Only<mqtt::Publish>(t_.Take(c, kV5)).empty());
+}
+
+TEST_F(ReplayTest, LiveMessagesAlreadyReplayedAreNotDeliveredTwice) {
+  const ConnId c = Connect("r", true, kV5);
+  ASSERT_EQ(SubscribeWithReplay(c, "even/#", "-10s").size(), 3u);
+  // The last replayed message (offset 14) arriving live from another shard:
+  t_.RouteFromElsewhere(log_.history[4]);
+  EXPECT_TRUE(Only<mqtt::Publish>(t_.Take(c, kV5)).empty());
+  // A newer one does arrive.
+  t_.RouteFromElsewhere(Message::Create(
+      {.topic = "even/y", .payload = Bytes("5"), .qos = 1, .log_partition = 0, .log_offset = 15}));
+  EXPECT_EQ(Only<mqtt::Publish>(t_.Take(c, kV5)).size(), 1u);
+}
+
+TEST_F(ReplayTest, ReplayedMessagesBeyondTheInFlightWindowWaitInTheQueue) {
+  const ConnId c = Connect("r", true, kV5);
+  engine_.SetClock(0, kNow);
+  // max_inflight 4: 4 in flight, the rest queued; the default queue (10000)
+  // has room for all 5.
+  auto got = SubscribeWithReplay(c, "#", "-1h");
+  EXPECT_EQ(got.size(), 4u);
+}
+
+TEST(ParseReplayFrom, AcceptsTheThreeForms) {
+  int64_t ns = 0;
+  EXPECT_TRUE(ParseReplayFrom("2026-11-30T06:00:00Z", 0, &ns));
+  EXPECT_EQ(ns, 1796018400ll * 1'000'000'000);
+  EXPECT_TRUE(ParseReplayFrom("1796018400.5", 0, &ns));
+  EXPECT_EQ(ns, 1796018400ll * 1'000'000'000 + 500'000'000);
+  EXPECT_TRUE(ParseReplayFrom("-90s", 100'000'000'000, &ns));
+  EXPECT_EQ(ns, 10'000'000'000);
+  EXPECT_TRUE(ParseReplayFrom("-2h", 8'000'000'000'000, &ns));
+  EXPECT_EQ(ns, 800'000'000'000);
+  EXPECT_FALSE(ParseReplayFrom("", 0, &ns));
+  EXPECT_FALSE(ParseReplayFrom("-5x", 0, &ns));
+  EXPECT_FALSE(ParseReplayFrom("-s", 0, &ns));
+  EXPECT_FALSE(ParseReplayFrom("tomorrow", 0, &ns));
+  EXPECT_FALSE(ParseReplayFrom("-1e30d", 0, &ns));
 }
 
 }  // namespace

@@ -220,6 +220,7 @@ void MqttEngine::Deliver(const MessageRef& message, const router::MatchResult& m
   for (const router::Delivery& d : matches.deliveries()) {
     Session* s = d.session < sessions_.size() ? sessions_[d.session].get() : nullptr;
     if (s == nullptr) continue;
+    if (!s->replays.empty() && message->logged() && AlreadyReplayed(*s, *message)) continue;
     Outbound out;
     out.message = message;
     out.qos = std::min(d.qos, message->qos());

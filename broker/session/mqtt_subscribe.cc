@@ -24,6 +24,33 @@ void MqttEngine::HandleSubscribe(ConnId c, Connection& conn, const mqtt::Subscri
 
   mqtt::Suback ack;
   ack.packet_id = p.packet_id;
+  // telemq extension: the user property "replay-from" asks for the logged
+  // history of the filters too (mqtt_replay.cc). A value that cannot be
+  // honoured refuses the whole SUBSCRIBE, so the client knows.
+  bool replay = false;
+  int64_t replay_from_ns = 0;
+  if (conn.version == ProtocolVersion::kV5) {
+    for (const mqtt::StringPair& up : p.properties.user_properties()) {
+      if (up.name != "replay-from") continue;
+      replay = true;
+      if (persistence_ == nullptr || !ParseReplayFrom(up.value, real_ns_, &replay_from_ns)) {
+        for (size_t i = 0; i < p.subscriptions.size(); ++i) {
+          ack.reason_codes.push_back(ReasonCode::kImplementationSpecificError);
+        }
+        if (conn.problem_info) {
+          ack.properties.SetString(
+              PropertyId::kReasonString,
+              persistence_ == nullptr
+                  ? "replay-from: this broker keeps no log"
+                  : "replay-from: expected RFC 3339, Unix seconds or -<n>s/m/h/d");
+        }
+        TELEMQ_LOG(kWarning, "client '%s': SUBSCRIBE refused: bad replay-from '%s'", conn.client_id,
+                   std::string(up.value));
+        Send(c, conn, ack);
+        return;
+      }
+    }
+  }
   for (const mqtt::Subscription& sub : p.subscriptions) {
     const uint8_t granted = std::min<uint8_t>(static_cast<uint8_t>(sub.options.max_qos), 2);
     router::SubscriptionOptions options;
@@ -72,6 +99,16 @@ void MqttEngine::HandleSubscribe(ConnId c, Connection& conn, const mqtt::Subscri
     }
   }
   scratch_retained_.clear();
+  if (replay) {
+    for (const mqtt::Subscription& sub : p.subscriptions) {
+      mqtt::SharedSubscription shared;
+      mqtt::ParseSharedSubscription(sub.filter, &shared);
+      if (shared.shared) continue;  // history goes to one subscriber, not to a group
+      Replay(s, std::string(sub.filter),
+             std::min<uint8_t>(static_cast<uint8_t>(sub.options.max_qos), 2), replay_from_ns,
+             subscription_id);
+    }
+  }
 }
 
 void MqttEngine::HandleUnsubscribe(ConnId c, Connection& conn, const mqtt::Unsubscribe& p) {

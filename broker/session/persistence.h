@@ -15,12 +15,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "broker/base/message.h"
 #include "broker/router/subscription.h"
@@ -57,6 +59,23 @@ struct RestoredSession {
   // Per log partition: every message of partition p below consumed[p] is
   // settled for this session (delivered and acknowledged, or not owed).
   std::vector<uint64_t> consumed;
+};
+
+// A read of logged messages back (replay on request): every partition,
+// merged by broker time.
+struct HistoryRequest {
+  int64_t from_ns = 0;  // the first broker time wanted
+  size_t max_messages = 0;
+  // Whether a logged message is wanted, from its topic and QoS.
+  std::function<bool(std::string_view topic, uint8_t qos)> accept;
+};
+
+struct History {
+  std::vector<MessageRef> messages;  // oldest first, with their log positions
+  // Per partition: reading stopped below this offset (a message of the
+  // partition below it was considered, none above).
+  std::vector<uint64_t> ends;
+  bool truncated = false;  // max_messages was reached before the end
 };
 
 class Persistence {
@@ -98,6 +117,10 @@ class Persistence {
   virtual void AppendRetainedCopy(const Message& message) = 0;
   virtual void AppendQos2Pending(std::string_view client_id, std::span<const uint16_t> ids) = 0;
   virtual void AppendCheckpointEnd() = 0;
+
+  // Reads history synchronously (the shard's loop waits): callers bound
+  // max_messages. An error when a partition cannot be read.
+  virtual absl::Status ReadHistory(const HistoryRequest& request, History* out) = 0;
 };
 
 }  // namespace telemq::session

@@ -123,6 +123,15 @@ struct Session {
   std::vector<Progress> progress;
   bool consumed_dirty = false;  // listed in the engine's consumed_dirty_
 
+  // Recent replays (mqtt_replay.cc): live messages of `filter` below `ends`
+  // were delivered by the replay already, until `until_ns` (monotonic).
+  struct ReplayWindow {
+    std::string filter;
+    std::vector<uint64_t> ends;
+    int64_t until_ns = 0;
+  };
+  std::vector<ReplayWindow> replays;
+
   bool persistent() const { return expiry_s != 0; }
 
   // The next packet identifier not used by an in-flight message.

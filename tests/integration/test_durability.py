@@ -207,6 +207,49 @@ class RetentionTest(DurableTestBase):
         self.assertEqual(got[-1].payload, b'x' * 1000)
 
 
+@telemq_only('replay is a telemq extension')
+class ReplayTest(DurableTestBase):
+    """A 5.0 SUBSCRIBE with the user property replay-from gets the logged history first."""
+
+    def replay_subscribe(self, c, filters, since):
+        return c.subscribe(filters, properties=[(m.USER_PROPERTY, ('replay-from', since))])
+
+    def test_replay_delivers_history_from_every_shard_in_time_order_then_live(self):
+        # Publishers with different client ids land on different shards (threads 2).
+        for i in range(20):
+            pub = self.connected('hist-pub-%d' % (i % 4))
+            pub.publish('hist/%d' % (i % 4), b'%d' % i, qos=1)
+            pub.close()
+        c = self.connected('hist-sub', version=m.V5)
+        self.assertEqual(self.replay_subscribe(c, [('hist/#', 1)], '-1h'), [1])
+        got = [p.payload for p in self.receive(c, 20)]
+        self.assertEqual(got, [b'%d' % i for i in range(20)])
+        live = self.connected('hist-live')
+        live.publish('hist/9', b'live', qos=1)
+        self.assertEqual(c.recv_publish().payload, b'live')
+
+    def test_replay_survives_a_restart(self):
+        self.publish_acked('old/x', [b'a', b'b'])
+        self.reconnect_after(crash=True)
+        c = self.connected('hist-sub2', version=m.V5)
+        self.replay_subscribe(c, [('old/#', 1)], '-1h')
+        self.assertEqual([p.payload for p in self.receive(c, 2)], [b'a', b'b'])
+
+    def test_replay_from_a_time_skips_older_messages(self):
+        self.publish_acked('t/x', [b'before'])
+        since = '%.6f' % time.time()
+        self.publish_acked('t/x', [b'after'])
+        c = self.connected('hist-sub3', version=m.V5)
+        c.subscribe([('t/#', 1), ('marker/end', 1)],
+                    properties=[(m.USER_PROPERTY, ('replay-from', since))])
+        got = self.publishes_before_marker(c, self.connected('marker-pub'))
+        self.assertEqual([p.payload for p in got], [b'after'])
+
+    def test_a_bad_replay_from_refuses_the_subscribe(self):
+        c = self.connected('hist-bad', version=m.V5)
+        self.assertEqual(self.replay_subscribe(c, [('x/#', 1)], 'last tuesday'), [0x83])
+
+
 class ModeTest(BrokerTest):
     def queue_for(self, client_id, n):
         c = self.connected(client_id, clean=False)
