@@ -1,6 +1,7 @@
 // Log micro-benchmarks. Targets (one core, page cache / local disk):
 //   - Append of 100-byte records into batches: >= 10 M records/s;
-//   - LogReader scan of a page-cached log: >= 1 GiB/s;
+//   - LogReader scan of a page-cached log: >= 1 GiB/s, by the owner
+//     (NewReader) and by another shard (PartitionReader);
 //   - group commit (FlushNow(sync=true), 256 KiB / 1 MiB per commit) at
 //     >= 80% of the raw disk: BM_GroupCommit vs BM_RawWriteSync below write
 //     the same bytes per commit, so their bytes_per_second compare directly.
@@ -24,6 +25,7 @@
 #include "benchmark/benchmark.h"
 #include "storage/mem_env.h"
 #include "storage/partition.h"
+#include "storage/partition_reader.h"
 
 namespace telemq::storage {
 namespace {
@@ -77,11 +79,8 @@ void BM_Append(benchmark::State& state) {
 }
 BENCHMARK(BM_Append)->Arg(16)->Arg(kRecordBytes)->Arg(1000);
 
-// A full scan of a page-cached log (48 MiB of 100-byte records) with
-// NewReader: preads, CRC and framing checks of every batch, every record.
-void BM_Scan(benchmark::State& state) {
-  TempDir dir;
-  const PartitionOptions options{.dir = dir.path() + "/p0"};
+// A page-cached log of 48 MiB of 100-byte records, for the scans below.
+std::unique_ptr<Partition> WriteScanLog(const PartitionOptions& options) {
   auto p = OpenOrDie(Env::Posix(), options);
   const std::string value(kRecordBytes, 'v');
   while (p->size_bytes() < (48u << 20)) {
@@ -89,21 +88,45 @@ void BM_Scan(benchmark::State& state) {
       p->Append(1, "site1/building2/device3/temp", value, i).IgnoreError();
     if (!p->FlushNow(/*sync=*/false).ok()) std::abort();
   }
-  const uint64_t records = p->written_offset() - p->start_offset();
-  for (auto _ : state) {
-    auto reader = *p->NewReader(p->start_offset());
-    Record r;
-    uint64_t n = 0;
-    while (*reader->Next(&r)) {
-      benchmark::DoNotOptimize(r.value.data());
-      ++n;
-    }
-    if (n != records) std::abort();
+  return p;
+}
+
+// Reads `reader` to its end; aborts unless it returned `records` records.
+void ScanAll(LogReader& reader, uint64_t records) {
+  Record r;
+  uint64_t n = 0;
+  while (*reader.Next(&r)) {
+    benchmark::DoNotOptimize(r.value.data());
+    ++n;
   }
+  if (n != records) std::abort();
+}
+
+// A full scan with NewReader: preads, CRC and framing checks of every
+// batch, every record.
+void BM_Scan(benchmark::State& state) {
+  TempDir dir;
+  auto p = WriteScanLog({.dir = dir.path() + "/p0"});
+  const uint64_t records = p->written_offset() - p->start_offset();
+  for (auto _ : state) ScanAll(**p->NewReader(p->start_offset()), records);
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(records));
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(p->size_bytes()));
 }
 BENCHMARK(BM_Scan)->Unit(benchmark::kMillisecond);
+
+// The same scan through a PartitionReader of the directory, as another shard
+// reads it: three closed 16 MiB segments (bounded by their index) and the
+// active one (read up to the first incomplete batch).
+void BM_PartitionReaderScan(benchmark::State& state) {
+  TempDir dir;
+  auto p = WriteScanLog({.dir = dir.path() + "/p0", .segment_bytes = 16 << 20});
+  const uint64_t records = p->written_offset() - p->start_offset();
+  auto reader = *PartitionReader::Open(Env::Posix(), p->dir());
+  for (auto _ : state) ScanAll(**reader->ReadFrom(reader->start_offset()), records);
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(records));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(p->size_bytes()));
+}
+BENCHMARK(BM_PartitionReaderScan)->Unit(benchmark::kMillisecond);
 
 constexpr char kKey[] = "site1/building2/device3/temp";
 

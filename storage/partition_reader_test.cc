@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/file_names.h"
@@ -385,7 +386,7 @@ TEST(PartitionReaderStressTest, ReadsWhileAnotherThreadAppends) {
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string root = tmpl;
   const PartitionOptions options{.dir = root + "/p0",
-                                 .segment_bytes = 64 << 10,
+                                 .segment_bytes = 16 << 10,
                                  .index_interval_bytes = 4096,
                                  .max_batch_bytes = 2048};
   std::unique_ptr<Partition> p = *Partition::Open(Env::Posix(), options, nullptr);
@@ -397,37 +398,50 @@ TEST(PartitionReaderStressTest, ReadsWhileAnotherThreadAppends) {
     for (int i = 0; i < kFlushes; ++i) {
       AppendRecords(*p, 1 + static_cast<uint64_t>(i % 41));
       if (!p->FlushNow(/*sync=*/false).ok()) break;
-      if (i % 100 == 99) p->ApplyRetention({.max_bytes = 512 << 10}, 0);
+      if (i % 10 == 9) p->ApplyRetention({.max_bytes = 128 << 10}, 0);
     }
     writer_done = true;
   });
 
-  uint64_t next = 0;  // the offset expected next
-  uint64_t seen = 0;
+  // Reads from *next to the end of what is complete, checking every record
+  // and that offsets are dense; *next ends one past the last record read.
+  Record r;
+  auto read_on = [&](uint64_t* next) -> absl::Status {
+    absl::StatusOr<std::unique_ptr<LogReader>> log = reader->ReadFrom(*next);
+    if (!log.ok()) return log.status();
+    absl::StatusOr<bool> more;
+    while ((more = (*log)->Next(&r)).ok() && *more) {
+      if (r.offset != *next) return absl::InternalError(absl::StrCat("offset ", r.offset));
+      if (!testing::IsExpected({.offset = r.offset,
+                                .timestamp_ns = r.timestamp_ns,
+                                .type = r.type,
+                                .key = std::string(r.key),
+                                .value = std::string(r.value)})) {
+        return absl::InternalError(absl::StrCat("record ", r.offset, " differs"));
+      }
+      ++*next;
+    }
+    return more.status();
+  };
+
+  uint64_t next = 0;  // the tailing reader's next offset
   int passes = 0;
   int out_of_range = 0;
-  Record r;
   for (bool last_pass = false; !last_pass && passes < 10'000'000; ++passes) {
     last_pass = writer_done;  // a pass begun after the writer ended reads to its end
     ASSERT_TRUE(reader->Refresh().ok());
     next = std::max(next, reader->start_offset());  // retention overtook the reader
-    absl::StatusOr<std::unique_ptr<LogReader>> log = reader->ReadFrom(next);
-    ASSERT_TRUE(log.ok()) << log.status();
-    absl::StatusOr<bool> more;
-    while ((more = (*log)->Next(&r)).ok() && *more) {
-      ASSERT_EQ(r.offset, next);
-      ASSERT_TRUE(testing::IsExpected({.offset = r.offset,
-                                       .timestamp_ns = r.timestamp_ns,
-                                       .type = r.type,
-                                       .key = std::string(r.key),
-                                       .value = std::string(r.value)}))
-          << r.offset;
-      ++next;
-      ++seen;
+    // Now and then a replay of everything still there, which retention
+    // may overtake (kOutOfRange: a segment deleted after the listing).
+    if (passes % 8 == 7) {
+      uint64_t replay = reader->start_offset();
+      const absl::Status s = read_on(&replay);
+      ASSERT_TRUE(s.ok() || absl::IsOutOfRange(s)) << s;
+      out_of_range += !s.ok();
     }
-    if (!more.ok()) {
-      // A segment deleted after the listing: list again.
-      ASSERT_EQ(more.status().code(), absl::StatusCode::kOutOfRange) << more.status();
+    const absl::Status s = read_on(&next);
+    if (!s.ok()) {
+      ASSERT_TRUE(absl::IsOutOfRange(s)) << s;
       ++out_of_range;
       last_pass = false;
       continue;
@@ -437,17 +451,16 @@ TEST(PartitionReaderStressTest, ReadsWhileAnotherThreadAppends) {
       if (t.ok()) {
         EXPECT_EQ(*t, std::max(next - 1, reader->start_offset()));
       } else {
-        EXPECT_EQ(t.status().code(), absl::StatusCode::kOutOfRange) << t.status();
+        EXPECT_TRUE(absl::IsOutOfRange(t.status())) << t.status();
       }
     }
   }
   writer.join();
   EXPECT_TRUE(p->failure().ok()) << p->failure();
   EXPECT_EQ(next, p->written_offset());
-  EXPECT_GT(seen, 0u);
   EXPECT_GT(p->start_offset(), 0u);  // retention ran
-  std::cout << passes << " passes, " << seen << " records seen of " << p->written_offset() << ", "
-            << out_of_range << " reads ended by retention\n";
+  std::cout << passes << " passes, " << p->written_offset() << " records, " << out_of_range
+            << " reads ended by retention\n";
   p.reset();
   std::filesystem::remove_all(root);
 }
