@@ -116,6 +116,10 @@ const std::vector<Option>& Options() {
        "delete log segments whose newest record is older than this, except what persistent "
        "sessions still need (default 0 = unlimited)",
        Unsigned(&BrokerConfig::retention_hours, 0, 24 * 365 * 100)},
+      {"replay-max-messages",
+       "most logged messages one filter of a SUBSCRIBE with the user property replay-from gets "
+       "(default 100000)",
+       Unsigned(&BrokerConfig::replay_max_messages, 0, 100'000'000)},
       {"retention-check-s", "seconds between retention and disk-space checks (default 10)",
        Unsigned(&BrokerConfig::retention_check_s, 1, 3600)},
       {"persist",

@@ -47,6 +47,7 @@ struct BrokerConfig {
   uint32_t retention_check_s = 10;    // how often retention and the disk guard run
   // QoS 0 PUBLISHes on topics matching these filters are logged too.
   std::vector<std::string> persist_filters;
+  uint32_t replay_max_messages = 100000;  // per filter of a SUBSCRIBE with replay-from
   bool help = false;  // --help was given
 };
 

@@ -84,5 +84,42 @@ TEST(ConfigTest, HelpListsEverySetting) {
   }
 }
 
+TEST(ConfigTest, DurabilityDefaultsToSyncAndTakesTheThreeModes) {
+  auto c = Parse({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->durability, "sync");
+  for (const char* mode : {"sync", "batch", "none"}) {
+    auto m = Parse({"--durability", mode});
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_EQ(m->durability, mode);
+  }
+}
+
+TEST(ConfigTest, UnknownDurabilityIsAnErrorNamingTheChoices) {
+  auto c = Parse({"--durability=fsync"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("'fsync' is not one of sync, batch, none"),
+            std::string::npos);
+}
+
+TEST(ConfigTest, PersistFiltersAccumulateAndAreValidated) {
+  auto c = Parse({"--persist", "a/+/temp, b/#", "--persist=c"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->persist_filters, (std::vector<std::string>{"a/+/temp", "b/#", "c"}));
+  auto bad = Parse({"--persist", "a/#/b"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("'a/#/b' is not a valid MQTT topic filter"),
+            std::string::npos);
+}
+
+TEST(ConfigTest, RetentionSettingsAreRead) {
+  auto c = Parse({"--retention-mb=512", "--retention-hours=24", "--segment-mb=16"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->retention_mb, 512u);
+  EXPECT_EQ(c->retention_hours, 24u);
+  EXPECT_EQ(c->segment_mb, 16u);
+  EXPECT_FALSE(Parse({"--segment-mb=0"}).ok());
+}
+
 }  // namespace
 }  // namespace telemq

@@ -89,6 +89,7 @@ session::EngineOptions EngineOptionsFrom(const BrokerConfig& c) {
   o.max_keepalive = static_cast<uint16_t>(c.max_keepalive);
   o.receive_maximum = static_cast<uint16_t>(c.receive_maximum);
   o.session_expiry_max = c.session_expiry_max;
+  o.replay_max_messages = c.replay_max_messages;
   return o;
 }
 
