@@ -151,7 +151,8 @@ absl::Status Broker::OpenLog(persist::RecoveredState* recovered) {
   absl::StatusOr<persist::RecoveredState> state = persist::Recover(
       views, {.shard_count = shards,
               .owner = [shards](std::string_view id) { return shard::OwnerShardOf(id, shards); },
-              .now_ns = absl::ToUnixNanos(absl::Now())});
+              .now_ns = absl::ToUnixNanos(absl::Now()),
+              .max_queued_messages = config_.max_queued_messages});
   if (!state.ok()) return state.status();
   for (const std::string& e : state->read_errors) {
     TELEMQ_LOG(kError, "recovery could not read the whole log: %s", e);

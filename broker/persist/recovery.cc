@@ -31,8 +31,12 @@ struct Owed {
 struct ReplaySession {
   session::SessionState state;
   router::SessionId id = 0;
-  std::vector<uint64_t> consumed;         // per partition
-  std::vector<std::deque<Owed>> owed;     // per partition, in offset order
+  std::vector<uint64_t> consumed;      // per partition
+  std::vector<std::deque<Owed>> owed;  // per partition, in offset order
+  size_t owed_count = 0;               // over every partition
+  // Once over the queue limit, later owed messages stay in the log from
+  // these offsets on (UINT64_MAX: none of that partition); empty: none.
+  std::vector<uint64_t> spill_from;
   absl::flat_hash_set<uint16_t> inbound;  // QoS 2 ids not released
 };
 
@@ -156,6 +160,13 @@ void Replayer::OnMessage(uint32_t p, const storage::Record& r, const MessageReco
     ReplaySession& s = *sessions_[d.session];
     const uint8_t qos = std::min(d.qos, m.qos);
     if (qos == 0 || r.offset < s.consumed[p]) continue;
+    if (!d.shared && (!s.spill_from.empty() || (options_.max_queued_messages != 0 &&
+                                                s.owed_count >= options_.max_queued_messages))) {
+      if (s.spill_from.empty()) s.spill_from.assign(partitions_, UINT64_MAX);
+      s.spill_from[p] = std::min(s.spill_from[p], r.offset);
+      continue;
+    }
+    ++s.owed_count;
     Owed owed;
     owed.message = materialize();
     owed.qos = qos;
@@ -202,6 +213,10 @@ void Replayer::Apply(uint32_t p, const storage::Record& r) {
         std::deque<Owed>& owed = s->owed[q];
         while (!owed.empty() && owed.front().message->log_offset() < s->consumed[q]) {
           owed.pop_front();
+          --s->owed_count;
+        }
+        if (q < s->spill_from.size() && s->spill_from[q] != UINT64_MAX) {
+          s->spill_from[q] = std::max(s->spill_from[q], s->consumed[q]);
         }
       }
       return;
@@ -254,6 +269,7 @@ void Replayer::Finish(std::span<storage::Partition* const> partitions, Recovered
     }
     out->owed_messages += restored.queue.size();
     restored.inbound_qos2.assign(s.inbound.begin(), s.inbound.end());
+    restored.spill_from = std::move(s.spill_from);
     restored.state = std::move(s.state);
     out->sessions[owner].push_back(std::move(restored));
   }

@@ -43,6 +43,9 @@ struct RecoveryOptions {
   // The shard that owns a client id (the broker's hash).
   std::function<uint32_t(std::string_view client_id)> owner;
   int64_t now_ns = 0;  // broker time: expired messages are not restored
+  // A session's owed messages held in memory; beyond, its backlog stays in
+  // the log (RestoredSession::spill_from). 0: no limit.
+  size_t max_queued_messages = 0;
 };
 
 struct RecoveredState {

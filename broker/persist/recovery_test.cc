@@ -78,7 +78,7 @@ class RecoveryTest : public ::testing::Test {
   }
 
   // The state stays in the fixture, so pointers into it stay valid.
-  RecoveredState& Run(uint32_t shards = 1, int64_t now_ns = 1'000'000) {
+  RecoveredState& Run(uint32_t shards = 1, int64_t now_ns = 1'000'000, size_t max_queued = 0) {
     std::vector<storage::Partition*> views;
     for (auto& p : partitions_) {
       EXPECT_TRUE(p->FlushNow(/*sync=*/true).ok());
@@ -89,7 +89,8 @@ class RecoveryTest : public ::testing::Test {
                                      [shards](std::string_view id) {
                                        return static_cast<uint32_t>(id.size()) % shards;
                                      },
-                                 .now_ns = now_ns});
+                                 .now_ns = now_ns,
+                                 .max_queued_messages = max_queued});
     EXPECT_TRUE(state.ok()) << state.status();
     last_ = *std::move(state);
     return last_;
@@ -386,6 +387,32 @@ TEST_F(RecoveryTest, ATrimmedPartitionWithoutACheckpointIsReported) {
   RecoveredState& s = Run();
   ASSERT_EQ(s.read_errors.size(), 1u);
   EXPECT_NE(s.read_errors[0].find("no complete checkpoint"), std::string::npos);
+}
+
+TEST_F(RecoveryTest, ABacklogBeyondTheQueueLimitStaysInTheLog) {
+  Session(1, 10, "sub", {{"a", {.qos = 1}}});
+  std::vector<uint64_t> offsets;
+  for (int i = 0; i < 5; ++i) offsets.push_back(Message(0, 11 + i, "a", std::to_string(i), 1));
+  const uint64_t p1 = Message(1, 20, "a", "p1", 1);
+  const session::RestoredSession* r = Find(Run(1, 1'000'000, /*max_queued=*/3), "sub");
+  ASSERT_NE(r, nullptr);
+  ASSERT_EQ(r->queue.size(), 3u);
+  EXPECT_EQ(Payload(r->queue[2].message), "2");
+  ASSERT_EQ(r->spill_from.size(), 2u);
+  EXPECT_EQ(r->spill_from[0], offsets[3]);
+  EXPECT_EQ(r->spill_from[1], p1);
+}
+
+TEST_F(RecoveryTest, ConsumedOffsetsMoveTheSpilledStartToo) {
+  Session(0, 10, "sub", {{"a", {.qos = 1}}});
+  std::vector<uint64_t> offsets;
+  for (int i = 0; i < 6; ++i) offsets.push_back(Message(0, 11 + i, "a", std::to_string(i), 1));
+  Consumed(0, 20, "sub", {offsets[4]});  // 0-3 settled, 2-3 were spilled
+  const session::RestoredSession* r = Find(Run(1, 1'000'000, /*max_queued=*/2), "sub");
+  ASSERT_NE(r, nullptr);
+  EXPECT_TRUE(r->queue.empty());
+  ASSERT_FALSE(r->spill_from.empty());
+  EXPECT_EQ(r->spill_from[0], offsets[4]);
 }
 
 }  // namespace

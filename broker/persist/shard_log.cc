@@ -130,7 +130,14 @@ absl::Status ShardLog::ReadHistory(const session::HistoryRequest& request, sessi
   for (uint32_t p = 0; p < readers_.size(); ++p) {
     storage::PartitionReader& r = *readers_[p];
     TELEMQ_RETURN_IF_ERROR(r.Refresh());
-    TELEMQ_ASSIGN_OR_RETURN(uint64_t from, r.OffsetForTime(request.from_ns));
+    uint64_t from;
+    if (request.from_offsets.empty()) {
+      TELEMQ_ASSIGN_OR_RETURN(from, r.OffsetForTime(request.from_ns));
+    } else if (p >= request.from_offsets.size() || request.from_offsets[p] == UINT64_MAX) {
+      continue;
+    } else {
+      from = request.from_offsets[p];
+    }
     TELEMQ_ASSIGN_OR_RETURN(std::unique_ptr<storage::LogReader> reader, r.ReadFrom(from));
     merge.Add(p, std::move(reader));
   }
@@ -139,7 +146,7 @@ absl::Status ShardLog::ReadHistory(const session::HistoryRequest& request, sessi
   MessageRecord m;
   while (merge.Next(&p, &r)) {
     if (r->type != kRecordMessage || !DecodeMessage(r->key, r->value, &m) ||
-        !request.accept(m.topic, m.qos)) {
+        !request.accept(m.topic, m.qos, m.origin_client)) {
       continue;
     }
     if (out->messages.size() >= request.max_messages) {
@@ -158,8 +165,10 @@ absl::Status ShardLog::ReadHistory(const session::HistoryRequest& request, sessi
                                              .log_offset = r->offset}));
   }
   // Stopped early or not, each partition stands where reading stopped.
-  out->ends.resize(readers_.size());
-  for (uint32_t q = 0; q < readers_.size(); ++q) out->ends[q] = merge.Pending(q);
+  out->ends.assign(readers_.size(), 0);
+  for (uint32_t q = 0; q < readers_.size(); ++q) {
+    if (merge.Has(q)) out->ends[q] = merge.Pending(q);
+  }
   if (!merge.errors().empty()) return absl::DataLossError(merge.errors().front());
   return absl::OkStatus();
 }

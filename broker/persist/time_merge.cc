@@ -39,6 +39,13 @@ bool TimeMerge::Next(uint32_t* partition, const storage::Record** record) {
   return true;
 }
 
+bool TimeMerge::Has(uint32_t partition) const {
+  for (const Source& s : sources_) {
+    if (s.partition == partition) return true;
+  }
+  return false;
+}
+
 uint64_t TimeMerge::Pending(uint32_t partition) const {
   for (const Source& s : sources_) {
     if (s.partition == partition) return s.live ? s.record.offset : s.reader->position();

@@ -37,6 +37,7 @@ class TimeMerge {
   // Next (after a Next returned one of it, that one counts as returned only
   // once Next is called again), or its end.
   uint64_t Pending(uint32_t partition) const;
+  bool Has(uint32_t partition) const;
 
   const std::vector<std::string>& errors() const { return errors_; }
 

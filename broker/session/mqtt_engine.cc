@@ -501,7 +501,15 @@ int64_t MqttEngine::OnTimer() {
   }
   for (auto& holder : sessions_) {
     Session* s = holder.get();
-    if (s == nullptr || s->conn != kNoConn) continue;
+    if (s == nullptr) continue;
+    if (s->refill_due_ns != 0) {
+      if (s->refill_due_ns <= mono_ns_) {
+        Pump(*s);  // refills first when the queue has room
+      } else {
+        next = std::min(next, s->refill_due_ns);
+      }
+    }
+    if (s->conn != kNoConn) continue;
     if (s->will_due_ns != 0) {
       if (s->will_due_ns <= mono_ns_) {
         PublishWill(*s);
@@ -580,6 +588,7 @@ void MqttEngine::Restore(RestoredSession restored) {
                s.client_id, static_cast<unsigned long long>(s.dropped_messages));
   }
   for (uint16_t id : restored.inbound_qos2) s.inbound_qos2.insert(id);
+  s.spill_from = std::move(restored.spill_from);
   if (s.expiry_s != UINT32_MAX) {
     transport_->WakeAt(mono_ns_ + int64_t{s.expiry_s} * kNsPerSecond);
   }

@@ -58,9 +58,11 @@ struct EngineStats {
   uint64_t queue_dropped = 0;     // session queue over its limits
   uint64_t oversize_dropped = 0;  // larger than the client's Maximum Packet Size
   uint64_t protocol_errors = 0;
-  uint64_t log_refused = 0;  // PUBLISH / SUBSCRIBE / CONNECT refused: the log failed
-  uint64_t connections = 0;  // currently open
-  uint64_t sessions = 0;     // currently held
+  uint64_t log_refused = 0;       // PUBLISH / SUBSCRIBE / CONNECT refused: the log failed
+  uint64_t spilled_sessions = 0;  // times a session's backlog went on in the log
+  uint64_t refilled = 0;          // messages read back from the log into queues
+  uint64_t connections = 0;       // currently open
+  uint64_t sessions = 0;          // currently held
 };
 
 // Parses the value of the "replay-from" user property: RFC 3339
@@ -166,6 +168,9 @@ class MqttEngine {
               uint32_t subscription_id);
   // A live message a recent replay of the session delivered already.
   bool AlreadyReplayed(Session& s, const Message& m);
+  // Reads the next part of a spilled backlog back from the log into the
+  // queue (mqtt_backlog.cc).
+  void Refill(Session& s);
 
   // Outbound path.
   void Enqueue(Session& s, Outbound out);

@@ -1,6 +1,7 @@
 // The engine's side of durability: what it logs, and which acknowledgements
 // it holds behind the log (persistence.h), against an in-memory Persistence.
 #include <algorithm>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -45,9 +46,18 @@ class FakePersistence : public Persistence {
   bool ShouldLog(std::string_view, uint8_t qos, bool retain) const override {
     return qos > 0 || retain;
   }
-  absl::StatusOr<uint64_t> AppendMessage(const MessageInit& m, std::string_view,
+  absl::StatusOr<uint64_t> AppendMessage(const MessageInit& m, std::string_view origin,
                                          uint16_t packet_id) override {
-    return Add({.kind = "message", .key = std::string(m.topic), .packet_id = packet_id});
+    absl::StatusOr<uint64_t> offset =
+        Add({.kind = "message", .key = std::string(m.topic), .packet_id = packet_id});
+    if (offset.ok() && keep_history) {
+      MessageInit copy = m;
+      copy.log_partition = 0;
+      copy.log_offset = *offset;
+      history.push_back(Message::Create(copy));
+      history_origin.emplace_back(origin);
+    }
+    return offset;
   }
   absl::StatusOr<uint64_t> AppendSession(const SessionState& s) override {
     return Add({.kind = "session", .key = s.client_id, .state = s});
@@ -71,16 +81,24 @@ class FakePersistence : public Persistence {
   void AppendCheckpointEnd() override { (void)Add({.kind = "end-checkpoint"}); }
   absl::Status ReadHistory(const HistoryRequest& request, History* out) override {
     last_history_from_ns = request.from_ns;
-    for (const MessageRef& m : history) {
-      if (m->arrival_ns() < request.from_ns || !request.accept(m->topic(), m->qos())) continue;
+    ++history_reads;
+    // One partition: reading stops after the last message, or at the first
+    // one left when max_messages is reached.
+    uint64_t end = history.empty() ? 100 + entries.size() : history.back()->log_offset() + 1;
+    for (size_t i = 0; i < history.size(); ++i) {
+      const MessageRef& m = history[i];
+      const bool before = request.from_offsets.empty() ? m->arrival_ns() < request.from_ns
+                                                       : m->log_offset() < request.from_offsets[0];
+      const std::string_view origin = i < history_origin.size() ? history_origin[i] : "";
+      if (before || !request.accept(m->topic(), m->qos(), origin)) continue;
       if (out->messages.size() == request.max_messages) {
         out->truncated = true;
+        end = m->log_offset();
         break;
       }
       out->messages.push_back(m);
-      if (out->ends.size() <= m->log_partition()) out->ends.resize(m->log_partition() + 1);
-      out->ends[m->log_partition()] = m->log_offset() + 1;
     }
+    out->ends = {end};
     return absl::OkStatus();
   }
 
@@ -95,6 +113,9 @@ class FakePersistence : public Persistence {
   std::vector<Entry> entries;
   bool failed = false;
   std::vector<MessageRef> history;  // what ReadHistory finds, oldest first
+  std::vector<std::string> history_origin;
+  bool keep_history = false;  // AppendMessage also adds to `history`
+  int history_reads = 0;
   int64_t last_history_from_ns = 0;
 
  private:
@@ -634,6 +655,163 @@ TEST(ParseReplayFrom, AcceptsTheThreeForms) {
   EXPECT_FALSE(ParseReplayFrom("-s", 0, &ns));
   EXPECT_FALSE(ParseReplayFrom("tomorrow", 0, &ns));
   EXPECT_FALSE(ParseReplayFrom("-1e30d", 0, &ns));
+}
+
+// A backlog beyond the queue limits stays in the log (mqtt_backlog.cc).
+class BacklogTest : public PersistenceTest {
+ protected:
+  BacklogTest() { log_.keep_history = true; }
+  // Receives `n` PUBLISHes on `c`, acknowledging each, and returns their payloads.
+  std::vector<std::string> Drain(ConnId c, size_t n) {
+    std::vector<std::string> got;
+    for (int round = 0; round < 1000 && got.size() < n; ++round) {
+      auto pubs = Only<mqtt::Publish>(t_.Take(c, kV311));
+      if (pubs.empty()) break;
+      for (const auto& p : pubs) {
+        got.emplace_back(reinterpret_cast<const char*>(p.payload.data()), p.payload.size());
+        Feed(c, mqtt::Puback{.packet_id = p.packet_id});
+      }
+    }
+    return got;
+  }
+  void PublishNumbered(ConnId pub, int first, int count) {
+    for (int i = first; i < first + count; ++i) {
+      payloads_.push_back(std::to_string(i));
+      mqtt::Publish p;
+      p.topic = "a";
+      p.payload = Bytes(payloads_.back());
+      p.qos = QoS::kAtLeastOnce;
+      p.packet_id = static_cast<uint16_t>(i % 60000 + 1);
+      Feed(pub, p);
+    }
+  }
+  static std::vector<std::string> Numbers(int from, int to) {
+    std::vector<std::string> out;
+    for (int i = from; i < to; ++i) out.push_back(std::to_string(i));
+    return out;
+  }
+  std::deque<std::string> payloads_;  // stable addresses for the PUBLISH views
+};
+
+TEST_F(BacklogTest, AnOfflineBacklogBeyondTheQueueLimitStaysInTheLogAndIsReadBackInOrder) {
+  EngineOptions o = Options();
+  o.max_queued_messages = 8;
+  MqttEngine engine(o, &t_, &log_);
+  t_.set_engine(&engine);
+  engine.SetClock(0, 1'700'000'000'000'000'000);
+  // Connects; the CONNACK (and whatever follows it) stays in the output.
+  auto connect = [&](std::string_view id, bool clean) {
+    const ConnId c = next_conn_++;
+    engine.OnConnectionOpened(c);
+    mqtt::Connect p;
+    p.version = kV311;
+    p.client_id = id;
+    p.clean_start = clean;
+    engine.OnBytes(c, Wire(p, kV311));
+    return c;
+  };
+  const ConnId sub = connect("sub", false);
+  t_.Take(sub, kV311);
+  mqtt::Subscribe s;
+  s.packet_id = 1;
+  s.subscriptions.push_back({"a", {.max_qos = QoS::kAtLeastOnce}});
+  engine.OnBytes(sub, Wire(s, kV311));
+  t_.Take(sub, kV311);
+  engine.OnBytes(sub, Wire(mqtt::Disconnect{}, kV311));
+  const ConnId pub = connect("pub", true);
+  t_.Take(pub, kV311);
+  for (int i = 0; i < 30; ++i) {
+    payloads_.push_back(std::to_string(i));
+    mqtt::Publish p;
+    p.topic = "a";
+    p.payload = Bytes(payloads_.back());
+    p.qos = QoS::kAtLeastOnce;
+    p.packet_id = static_cast<uint16_t>(i + 1);
+    engine.OnBytes(pub, Wire(p, kV311));
+  }
+  EXPECT_EQ(engine.stats().queue_dropped, 0u);
+  EXPECT_EQ(engine.stats().spilled_sessions, 1u);
+  // Consumption stops at the first message still owed, in memory or in the log.
+  engine.FlushConsumed();
+  auto consumed = log_.Of("consumed");
+  ASSERT_FALSE(consumed.empty());
+  EXPECT_EQ(consumed.back().consumed[0], log_.Of("message")[0].offset);
+
+  const ConnId again = connect("sub", false);
+  std::vector<std::string> got;
+  for (int round = 0; round < 100 && got.size() < 30; ++round) {
+    auto pubs = Only<mqtt::Publish>(t_.Take(again, kV311));
+    if (pubs.empty()) break;
+    for (const auto& p : pubs) {
+      got.emplace_back(reinterpret_cast<const char*>(p.payload.data()), p.payload.size());
+      engine.OnBytes(again, Wire(mqtt::Puback{.packet_id = p.packet_id}, kV311));
+    }
+  }
+  EXPECT_EQ(got, Numbers(0, 30));
+  EXPECT_EQ(engine.stats().refilled, 22u);
+  EXPECT_GE(log_.history_reads, 2);  // read back in parts, as the queue drained
+  // Caught up: new messages are queued in memory again.
+  const int reads = log_.history_reads;
+  payloads_.push_back("live");
+  mqtt::Publish p;
+  p.topic = "a";
+  p.payload = Bytes(payloads_.back());
+  p.qos = QoS::kAtLeastOnce;
+  p.packet_id = 999;
+  engine.OnBytes(pub, Wire(p, kV311));
+  auto live = Only<mqtt::Publish>(t_.Take(again, kV311));
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(log_.history_reads, reads);
+  t_.set_engine(&engine_);
+}
+
+TEST_F(BacklogTest, ARestoredSpilledSessionReadsItsBacklogFromTheLog) {
+  const ConnId pub = Connect("pub", true);
+  PublishNumbered(pub, 0, 6);  // in the fake log
+  RestoredSession r;
+  r.state = {"sub", kV311, UINT32_MAX, {{"a", {.qos = 1}}}};
+  r.queue.push_back({log_.history[0], 1, false, {}});
+  r.queue.push_back({log_.history[1], 1, false, {}});
+  r.consumed = {log_.history.back()->log_offset() + 1};
+  r.spill_from = {log_.history[2]->log_offset()};
+  engine_.Restore(std::move(r));
+  const ConnId c = Open();
+  mqtt::Connect p;
+  p.version = kV311;
+  p.client_id = "sub";
+  p.clean_start = false;
+  Feed(c, p);
+  EXPECT_EQ(Drain(c, 6), Numbers(0, 6));
+  EXPECT_GE(log_.history_reads, 1);
+  engine_.FlushConsumed();
+  const auto consumed = log_.Of("consumed");
+  ASSERT_FALSE(consumed.empty());
+  EXPECT_EQ(consumed.back().consumed[0], log_.history.back()->log_offset() + 1);
+}
+
+TEST_F(BacklogTest, NoLocalIsHonouredWhenReadingBack) {
+  // Two logged messages of topic "a": one published by "me", one by "other".
+  for (const char* origin : {"me", "other"}) {
+    payloads_.push_back(origin);
+    log_.history.push_back(Message::Create({.topic = "a",
+                                            .payload = Bytes(payloads_.back()),
+                                            .qos = 1,
+                                            .log_partition = 0,
+                                            .log_offset = log_.history.size() + 50}));
+    log_.history_origin.emplace_back(origin);
+  }
+  RestoredSession r;
+  r.state = {"me", kV311, UINT32_MAX, {{"a", {.qos = 1, .no_local = true}}}};
+  r.consumed = {52};
+  r.spill_from = {50};
+  engine_.Restore(std::move(r));
+  const ConnId me = Open();
+  mqtt::Connect p;
+  p.version = kV311;
+  p.client_id = "me";
+  p.clean_start = false;
+  Feed(me, p);
+  EXPECT_EQ(Drain(me, 2), std::vector<std::string>{"other"});
 }
 
 }  // namespace

@@ -226,6 +226,7 @@ void MqttEngine::Deliver(const MessageRef& message, const router::MatchResult& m
     out.qos = std::min(d.qos, message->qos());
     out.retain = d.retain_as_published && message->retain();
     out.tracked = s->logged && message->logged();
+    out.shared = d.shared;
     for (uint32_t id : matches.subscription_ids(d)) out.subscription_ids.push_back(id);
     Enqueue(*s, std::move(out));
   }
@@ -248,6 +249,14 @@ void MqttEngine::Enqueue(Session& s, Outbound out) {
     SendPublish(s, out, 0, false);
     return;
   }
+  // A tracked message (not a shared-group pick, which the log cannot
+  // attribute to one member) can stay in the log: while the session's
+  // backlog is spilled, new ones join it there, behind the older ones.
+  const bool spillable = out.tracked && !out.shared;
+  if (spillable && s.spilled()) {
+    s.NoteSpilled(*out.message);
+    return;
+  }
   const Connection* conn = s.conn == kNoConn ? nullptr : conns_[s.conn].get();
   if (conn != nullptr && s.queue.empty() &&
       s.inflight.size() < InflightLimit(options_.max_inflight, conn->client_receive_max)) {
@@ -263,6 +272,16 @@ void MqttEngine::Enqueue(Session& s, Outbound out) {
   const size_t bytes = out.message->footprint();
   if (s.queue.size() >= options_.max_queued_messages ||
       s.queued_bytes + bytes > options_.max_queued_bytes) {
+    if (spillable) {
+      // The queue is full but the log has the message: it is read back as
+      // the client drains (mqtt_backlog.cc). Memory stays bounded, nothing
+      // is lost.
+      s.NoteSpilled(*out.message);
+      ++stats_.spilled_sessions;
+      TELEMQ_LOG(kInfo, "session '%s': queue full (%zu messages); its backlog continues in the log",
+                 s.client_id, s.queue.size());
+      return;
+    }
     ++stats_.queue_dropped;
     ++s.dropped_messages;
     // At most one line a second per session, however fast messages drop.
@@ -284,6 +303,7 @@ void MqttEngine::Enqueue(Session& s, Outbound out) {
 
 void MqttEngine::Pump(Session& s) {
   if (s.conn == kNoConn) return;
+  if (s.spilled() && s.queue.size() <= options_.max_queued_messages / 2) Refill(s);
   Connection& conn = *conns_[s.conn];
   const uint32_t limit = InflightLimit(options_.max_inflight, conn.client_receive_max);
   if (conn.resend_pending != 0) {

@@ -57,7 +57,7 @@ void MqttEngine::Replay(Session& s, const std::string& filter, uint8_t qos, int6
   HistoryRequest request;
   request.from_ns = from_ns;
   request.max_messages = std::min<size_t>(options_.replay_max_messages, room);
-  request.accept = [&filter](std::string_view topic, uint8_t) {
+  request.accept = [&filter](std::string_view topic, uint8_t, std::string_view) {
     return router::TopicMatchesFilter(filter, topic);
   };
   History history;

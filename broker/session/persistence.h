@@ -59,15 +59,21 @@ struct RestoredSession {
   // Per log partition: every message of partition p below consumed[p] is
   // settled for this session (delivered and acknowledged, or not owed).
   std::vector<uint64_t> consumed;
+  // The backlog beyond the queue limits stays in the log (session.h,
+  // spill_from); empty when all of it is in `queue`.
+  std::vector<uint64_t> spill_from;
 };
 
 // A read of logged messages back (replay on request): every partition,
 // merged by broker time.
 struct HistoryRequest {
-  int64_t from_ns = 0;  // the first broker time wanted
+  int64_t from_ns = 0;  // the first broker time wanted, or:
+  // Per partition, the first offset wanted (UINT64_MAX: none of that
+  // partition); when not empty, from_ns is ignored.
+  std::vector<uint64_t> from_offsets;
   size_t max_messages = 0;
-  // Whether a logged message is wanted, from its topic and QoS.
-  std::function<bool(std::string_view topic, uint8_t qos)> accept;
+  // Whether a logged message is wanted, from its topic, QoS and publisher.
+  std::function<bool(std::string_view topic, uint8_t qos, std::string_view origin_client)> accept;
 };
 
 struct History {

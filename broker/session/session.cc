@@ -50,6 +50,12 @@ void Session::NoteRouted(const Message& m) {
   progress[p].seen_end = std::max(progress[p].seen_end, m.log_offset() + 1);
 }
 
+void Session::NoteSpilled(const Message& m) {
+  const uint32_t p = m.log_partition();
+  if (spill_from.size() <= p) spill_from.resize(size_t{p} + 1, UINT64_MAX);
+  spill_from[p] = std::min(spill_from[p], m.log_offset());
+}
+
 void Session::AddPending(const Message& m) { ++progress[m.log_partition()].pending; }
 
 void Session::Settle(Outbound& out) {
@@ -83,6 +89,10 @@ void Session::ConsumedOffsets(std::vector<uint64_t>* out) const {
       }
     }
     if (oldest != nullptr) (*out)[p] = oldest->message->log_offset();
+  }
+  // What is spilled is pending too, from its first offset on.
+  for (size_t p = 0; p < spill_from.size() && p < out->size(); ++p) {
+    (*out)[p] = std::min((*out)[p], spill_from[p]);
   }
 }
 

@@ -39,6 +39,7 @@ struct Outbound {
   // Counted in the session's consumption of the message's log partition
   // (a routed, logged message to a persistent session; not a retained copy).
   bool tracked = false;
+  bool shared = false;  // delivered as a shared-subscription pick
   absl::InlinedVector<uint32_t, 1> subscription_ids;
 };
 
@@ -131,6 +132,16 @@ struct Session {
     int64_t until_ns = 0;
   };
   std::vector<ReplayWindow> replays;
+
+  // A backlog beyond the queue limits stays in the log (mqtt_backlog.cc).
+  // Per partition, the offset from which this session's tracked messages
+  // are read back from the log instead of the queue (UINT64_MAX: none of
+  // that partition yet); empty when nothing is spilled. While spilled, new
+  // tracked messages go to the log side too, so order is kept.
+  std::vector<uint64_t> spill_from;
+  int64_t refill_due_ns = 0;  // a refill to retry at this time; 0: none
+  bool spilled() const { return !spill_from.empty(); }
+  void NoteSpilled(const Message& m);
 
   bool persistent() const { return expiry_s != 0; }
 

@@ -207,6 +207,51 @@ class RetentionTest(DurableTestBase):
         self.assertEqual(got[-1].payload, b'x' * 1000)
 
 
+@telemq_only('backlogs kept in the log')
+class LogBackedBacklogTest(DurableTestBase):
+    """An offline backlog beyond --max-queued-messages stays in the log and is read back."""
+
+    broker_flags = {'max-queued-messages': 100}
+
+    def publish_many(self, topic, n, client_id='bl-pub'):
+        pub = self.connected(client_id)
+        for i in range(n):
+            pub.send(m.publish(topic, b'%d' % i, 1, i % 65535 + 1))
+            if i % 100 == 99:
+                for _ in range(100):
+                    pub.expect(m.PUBACK)
+        for _ in range(n % 100):
+            pub.expect(m.PUBACK)
+        pub.close()
+
+    def check_backlog(self, crash):
+        self.offline('bl-sub', [('bl/#', 1)])
+        self.publish_many('bl/x', 1000)
+        self.assertTrue(self.log_contains('its backlog continues in the log'))
+        if crash is not None:
+            self.reconnect_after(crash)
+        c = self.resume('bl-sub')
+        got = [p.payload for p in self.receive(c, 1000, timeout=20)]
+        self.assertEqual(got, [b'%d' % i for i in range(1000)])
+
+    def test_a_backlog_ten_times_the_queue_limit_arrives_whole_and_in_order(self):
+        self.check_backlog(crash=None)
+
+    def test_a_spilled_backlog_survives_kill_9(self):
+        self.check_backlog(crash=True)
+
+    def test_live_messages_published_during_the_drain_come_after_the_backlog(self):
+        self.offline('bl-live', [('bl/#', 1)])
+        self.publish_many('bl/x', 500)
+        c = self.resume('bl-live')
+        first = self.receive(c, 10)
+        live = self.connected('bl-live-pub')
+        live.publish('bl/x', b'live', qos=1)
+        rest = self.receive(c, 491, timeout=20)
+        payloads = [p.payload for p in first + rest]
+        self.assertEqual(payloads, [b'%d' % i for i in range(500)] + [b'live'])
+
+
 @telemq_only('replay is a telemq extension')
 class ReplayTest(DurableTestBase):
     """A 5.0 SUBSCRIBE with the user property replay-from gets the logged history first."""
