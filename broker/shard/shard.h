@@ -23,9 +23,20 @@
 //      push cross-shard mail, waking the target shards that sleep.
 //
 // The shard implements session::Transport for its MqttEngine.
+//
+// The class is implemented in four files, one concern each:
+//   shard.cc             construction, Init, the loop (Run), completion
+//                        dispatch, timers, shutdown;
+//   shard_conn.cc        connections: accept and admission control, recv,
+//                        send, close, hand-off, the Transport output calls;
+//   shard_route.cc       routing and subscriptions, and the mail between
+//                        shards (Post, FlushOutbox, DrainMailboxes);
+//   shard_durability.cc  group commit of the log, output held behind it,
+//                        log maintenance, restore at start-up.
 #pragma once
 
 #include <sys/socket.h>
+#include <time.h>
 
 #include <cstdint>
 #include <memory>
@@ -98,7 +109,17 @@ class Shard final : public session::Transport {
   }
 
  private:
-  struct SendOp;
+  // Segments per sendmsg: 64 chunks of 16 KiB is 1 MiB per syscall, well
+  // past the point where the syscall's cost stops mattering.
+  static constexpr int kMaxIov = 64;
+  // The provided-buffer group of the shard's multishot recvs.
+  static constexpr uint16_t kBufferGroup = 1;
+
+  // A sendmsg in flight: the kernel reads `msg` and `iov` until it completes.
+  struct SendOp {
+    msghdr msg{};
+    iovec iov[kMaxIov];
+  };
   // Output from stream byte `position` on waits for log record `offset`.
   struct Hold {
     uint64_t position;
@@ -163,6 +184,7 @@ class Shard final : public session::Transport {
   void DeliverLocal(const MessageRef& message, session::SessionId publisher,
                     router::SharedSelection shared);
   void UpdateClock();
+  static int64_t ClockNs(clockid_t clock);
 
   uint32_t index_;
   ShardGroup* group_;

@@ -1,0 +1,159 @@
+// Shard: routing. A PUBLISH goes to this shard's subscribers and, as mail,
+// to every other shard with interest; subscriptions update the interest
+// replicas of the other shards. Mail is pushed into the SPSC rings of
+// ShardGroup and drained once per loop turn (ordering rule: shard.h).
+#include <unistd.h>
+
+#include <atomic>
+
+#include "broker/shard/shard.h"
+
+namespace telemq::shard {
+
+void Shard::DeliverLocal(const MessageRef& message, session::SessionId publisher,
+                         router::SharedSelection shared) {
+  local_.Match(message->topic(), publisher, &match_, shared);
+  if (!match_.empty()) engine_.Deliver(message, match_);
+}
+
+void Shard::Route(const MessageRef& message, session::SessionId publisher) {
+  if (group_->size() == 1) {
+    DeliverLocal(message, publisher, router::SharedSelection::All());
+    return;
+  }
+  interest_.Match(message->topic(), &interest_match_);
+  router::ShardMask targets = interest_match_.shards;
+  // Shared groups: one shard each (PickShard prefers this one). Rare, so the
+  // per-target key lists are built only when a group matched.
+  using Keys = absl::InlinedVector<router::SharedGroupKey, 1>;
+  absl::InlinedVector<Keys, 8> keys;
+  if (!interest_match_.shared.empty()) {
+    keys.resize(group_->size());
+    for (const router::SharedInterest& si : interest_match_.shared) {
+      const uint32_t t = router::PickShard(si.shards, index_, shared_rotation_++);
+      keys[t].push_back(si.key);
+      targets |= router::ShardMask{1} << t;
+    }
+  }
+  for (uint32_t t = 0; t < group_->size(); ++t) {
+    if (!(targets & (router::ShardMask{1} << t))) continue;
+    const absl::Span<const router::SharedGroupKey> for_t =
+        keys.empty() ? absl::Span<const router::SharedGroupKey>() : absl::MakeConstSpan(keys[t]);
+    if (t == index_) {
+      DeliverLocal(message, publisher, router::SharedSelection::Only(for_t));
+      continue;
+    }
+    Mail mail;
+    mail.kind = Mail::Kind::kPublish;
+    mail.from = index_;
+    mail.message = message;
+    mail.shared_keys.assign(for_t.begin(), for_t.end());
+    Post(t, std::move(mail));
+  }
+}
+
+void Shard::RouteRetained(const MessageRef& message) {
+  engine_.ApplyRetained(message);
+  for (uint32_t t = 0; t < group_->size(); ++t) {
+    if (t == index_) continue;
+    Mail mail;
+    mail.kind = Mail::Kind::kRetained;
+    mail.from = index_;
+    mail.message = message;
+    Post(t, std::move(mail));
+  }
+}
+
+router::SubscribeResult Shard::Subscribe(session::SessionId s, std::string_view filter,
+                                         const router::SubscriptionOptions& options) {
+  const router::SubscribeResult r = local_.Subscribe(s, filter, options);
+  if (r.interest_added && group_->size() > 1) {
+    interest_.Add(filter, index_);
+    for (uint32_t t = 0; t < group_->size(); ++t) {
+      if (t == index_) continue;
+      Mail mail;
+      mail.kind = Mail::Kind::kInterestAdd;
+      mail.from = index_;
+      mail.extra = std::make_unique<MailExtra>();
+      mail.extra->subscription = std::string(filter);
+      Post(t, std::move(mail));
+    }
+  }
+  return r;
+}
+
+void Shard::Unsubscribe(session::SessionId s, std::string_view filter) {
+  const router::UnsubscribeResult r = local_.Unsubscribe(s, filter);
+  if (r.interest_removed && group_->size() > 1) {
+    interest_.Remove(filter, index_);
+    for (uint32_t t = 0; t < group_->size(); ++t) {
+      if (t == index_) continue;
+      Mail mail;
+      mail.kind = Mail::Kind::kInterestRemove;
+      mail.from = index_;
+      mail.extra = std::make_unique<MailExtra>();
+      mail.extra->subscription = std::string(filter);
+      Post(t, std::move(mail));
+    }
+  }
+}
+
+void Shard::Post(uint32_t to, Mail mail) {
+  wake_targets_[to] = true;
+  if (outbox_[to].empty() && group_->ring(index_, to).TryPush(std::move(mail))) return;
+  // The ring is full: keep order by queueing behind what is already waiting.
+  outbox_[to].push_back(std::move(mail));
+}
+
+void Shard::FlushOutbox() {
+  for (uint32_t t = 0; t < group_->size(); ++t) {
+    std::vector<Mail>& pending = outbox_[t];
+    size_t sent = 0;
+    while (sent < pending.size() && group_->ring(index_, t).TryPush(std::move(pending[sent]))) {
+      ++sent;
+    }
+    pending.erase(pending.begin(), pending.begin() + static_cast<ptrdiff_t>(sent));
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  for (uint32_t t = 0; t < group_->size(); ++t) {
+    if (!wake_targets_[t]) continue;
+    wake_targets_[t] = false;
+    if (group_->sleeping(t).load(std::memory_order_seq_cst)) group_->Wake(t);
+  }
+}
+
+void Shard::DrainMailboxes() {
+  for (uint32_t from = 0; from < group_->size(); ++from) {
+    if (from == index_) continue;
+    SpscRing<Mail>& ring = group_->ring(from, index_);
+    while (std::optional<Mail> mail = ring.TryPop()) {
+      switch (mail->kind) {
+        case Mail::Kind::kPublish:
+          if (!stopping_) {
+            DeliverLocal(mail->message, router::kNoSession,
+                         router::SharedSelection::Only(mail->shared_keys));
+          }
+          break;
+        case Mail::Kind::kRetained:
+          engine_.ApplyRetained(mail->message);
+          break;
+        case Mail::Kind::kInterestAdd:
+          interest_.Add(mail->extra->subscription, mail->from);
+          break;
+        case Mail::Kind::kInterestRemove:
+          interest_.Remove(mail->extra->subscription, mail->from);
+          break;
+        case Mail::Kind::kHandOff:
+          if (stopping_) {
+            close(mail->fd);
+            group_->ReleaseConnection();
+          } else {
+            AdoptConnection(mail->fd, mail->extra->bytes);
+          }
+          break;
+      }
+    }
+  }
+}
+
+}  // namespace telemq::shard
