@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   TELEMQ_LOG(kInfo, "telemq %s listening on %s:%u (MQTT 3.1.1/5.0), %u shard threads, data in %s",
              TELEMQ_VERSION, config->host, broker.port(), broker.shard_count(), config->data_dir);
   TELEMQ_LOG(kInfo, "io_uring: %s", broker.io_features());
+  TELEMQ_LOG(kInfo, "%s", broker.recovery_summary());
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

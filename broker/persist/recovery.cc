@@ -29,6 +29,7 @@ struct Owed {
 };
 
 struct ReplaySession {
+  std::string client_id;  // set once: Replayer::by_client_ keys view it
   session::SessionState state;
   router::SessionId id = 0;
   std::vector<uint64_t> consumed;      // per partition
@@ -59,7 +60,8 @@ class Replayer {
 
  private:
   ReplaySession* Find(std::string_view client_id) {
-    auto it = by_client_.find(std::string(client_id));
+    // Looked up for every message record (its publisher): no allocation.
+    auto it = by_client_.find(client_id);
     return it == by_client_.end() ? nullptr : sessions_[it->second].get();
   }
   void Bad(uint32_t p, const storage::Record& r, const char* what) {
@@ -80,7 +82,7 @@ class Replayer {
   router::MatchResult match_;
   std::vector<std::unique_ptr<ReplaySession>> sessions_;  // by SessionId
   std::vector<router::SessionId> free_ids_;
-  absl::flat_hash_map<std::string, router::SessionId> by_client_;
+  absl::flat_hash_map<std::string_view, router::SessionId> by_client_;
   absl::flat_hash_map<std::string, RetainedEntry> retained_;
   uint64_t undecodable_ = 0;
 };
@@ -101,7 +103,8 @@ void Replayer::SetSession(std::string_view client_id, session::SessionState stat
     s->id = id;
     s->consumed.assign(partitions_, 0);
     s->owed.resize(partitions_);
-    by_client_.emplace(std::string(client_id), id);
+    s->client_id = std::string(client_id);
+    by_client_.emplace(std::string_view(s->client_id), id);
   } else {
     for (const auto& [filter, options] : s->state.subscriptions) trie_.Unsubscribe(s->id, filter);
   }
@@ -117,15 +120,20 @@ void Replayer::EndSession(std::string_view client_id) {
   if (s == nullptr) return;
   for (const auto& [filter, options] : s->state.subscriptions) trie_.Unsubscribe(s->id, filter);
   const router::SessionId id = s->id;
-  by_client_.erase(std::string(client_id));
+  by_client_.erase(std::string_view(s->client_id));
   sessions_[id].reset();
   free_ids_.push_back(id);
 }
 
 void Replayer::OnMessage(uint32_t p, const storage::Record& r, const MessageRecord& m, bool copy) {
   const bool expired = m.expiry_ns != 0 && m.expiry_ns <= options_.now_ns;
-  ReplaySession* origin = copy || m.origin_client.empty() ? nullptr : Find(m.origin_client);
-  if (m.qos == 2 && m.packet_id != 0 && origin != nullptr) origin->inbound.insert(m.packet_id);
+  // Most of a telemetry log is messages nobody persistent subscribes to:
+  // the publisher's session is looked up only when it can matter.
+  const bool subscribed = trie_.subscription_count() != 0;
+  const bool qos2_id = m.qos == 2 && m.packet_id != 0;
+  ReplaySession* origin =
+      copy || m.origin_client.empty() || !(subscribed || qos2_id) ? nullptr : Find(m.origin_client);
+  if (qos2_id && origin != nullptr) origin->inbound.insert(m.packet_id);
   MessageRef message;
   auto materialize = [&] {
     if (!message) {
@@ -154,7 +162,7 @@ void Replayer::OnMessage(uint32_t p, const storage::Record& r, const MessageReco
       e.partition = p;
     }
   }
-  if (m.qos == 0 || expired || copy) return;
+  if (m.qos == 0 || expired || copy || !subscribed) return;
   trie_.Match(m.topic, origin == nullptr ? router::kNoSession : origin->id, &match_);
   for (const router::Delivery& d : match_.deliveries()) {
     ReplaySession& s = *sessions_[d.session];
