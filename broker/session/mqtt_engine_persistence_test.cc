@@ -89,7 +89,8 @@ class FakePersistence : public Persistence {
       const MessageRef& m = history[i];
       const bool before = request.from_offsets.empty() ? m->arrival_ns() < request.from_ns
                                                        : m->log_offset() < request.from_offsets[0];
-      const std::string_view origin = i < history_origin.size() ? history_origin[i] : "";
+      const std::string_view origin =
+          i < history_origin.size() ? std::string_view(history_origin[i]) : std::string_view();
       if (before || !request.accept(m->topic(), m->qos(), origin)) continue;
       if (out->messages.size() == request.max_messages) {
         out->truncated = true;
