@@ -12,6 +12,8 @@
 
 namespace telemq::session {
 
+inline constexpr int64_t kNsPerSecond = 1'000'000'000;
+
 struct MqttEngine::Connection {
   explicit Connection(uint32_t max_packet_size)
       : decoder({.role = mqtt::Role::kServer, .max_packet_size = max_packet_size}) {}

@@ -8,10 +8,6 @@
 
 namespace telemq::session {
 
-namespace {
-constexpr int64_t kNsPerSecond = 1'000'000'000;
-}  // namespace
-
 bool MqttEngine::LogSession(Session& s, ConnId c) {
   if (persistence_ == nullptr) return true;
   absl::StatusOr<uint64_t> offset;

@@ -13,10 +13,6 @@ using mqtt::PropertyId;
 using mqtt::ProtocolVersion;
 using mqtt::ReasonCode;
 
-namespace {
-constexpr int64_t kNsPerSecond = 1'000'000'000;
-}  // namespace
-
 MessageRef MqttEngine::MakeMessage(const mqtt::Publish& p, SessionId origin, const Connection& conn,
                                    bool log, uint16_t packet_id) {
   // 5.0 properties that travel with the message, encoded once here and

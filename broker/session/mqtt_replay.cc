@@ -11,7 +11,6 @@
 namespace telemq::session {
 
 namespace {
-constexpr int64_t kNsPerSecond = 1'000'000'000;
 // Live messages already replayed are recognised for this long after the
 // replay (they travel between shards in microseconds).
 constexpr int64_t kReplayWindowNs = 10 * kNsPerSecond;
