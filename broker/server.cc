@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/base/log.h"
+#include "broker/base/message_pool.h"
 #include "broker/net/listener.h"
 #include "broker/persist/recovery.h"
 #include "broker/persist/shard_log.h"
@@ -224,7 +225,9 @@ absl::Status Broker::Start() {
   for (uint32_t i = 0; i < shard_count_; ++i) {
     threads_.emplace_back([this, i, &ready] {
       // The ring must be created on the thread that submits to it
-      // (IORING_SETUP_SINGLE_ISSUER).
+      // (IORING_SETUP_SINGLE_ISSUER); the messages of this shard come
+      // from this thread's pool.
+      MessagePool::Scope pool_scope;
       absl::Status s = shards_[i]->Init();
       const bool ok = s.ok();
       ready[i].set_value(std::move(s));

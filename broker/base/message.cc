@@ -3,12 +3,18 @@
 #include <cstring>
 #include <new>
 
+#include "broker/base/message_pool.h"
+
 namespace telemq {
 
 MessageRef Message::Create(const MessageInit& init) {
   const size_t extra = init.topic.size() + init.payload.size() + init.properties.size();
-  void* raw = ::operator new(sizeof(Message) + extra);
+  MessagePool* pool = nullptr;
+  uint8_t size_class = MessagePool::kNoClass;
+  void* raw = MessagePool::Allocate(sizeof(Message) + extra, &pool, &size_class);
   Message* m = new (raw) Message();
+  m->pool_ = pool;
+  m->size_class_ = size_class;
   m->topic_size_ = static_cast<uint32_t>(init.topic.size());
   m->payload_size_ = static_cast<uint32_t>(init.payload.size());
   m->properties_size_ = static_cast<uint32_t>(init.properties.size());
@@ -33,8 +39,10 @@ MessageRef Message::Create(const MessageInit& init) {
 void MessageRef::Release() {
   if (m_ == nullptr) return;
   if (m_->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    MessagePool* pool = m_->pool_;
+    const uint8_t size_class = m_->size_class_;
     m_->~Message();
-    ::operator delete(static_cast<void*>(m_));
+    MessagePool::Free(m_, pool, size_class);
   }
   m_ = nullptr;
 }

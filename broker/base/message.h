@@ -6,7 +6,8 @@
 // changes after Create, so any thread may read it; only the reference count
 // is shared mutable state (atomic).
 //
-// One allocation holds the header and the bytes:
+// One allocation, recycled per shard thread (message_pool.h), holds the
+// header and the bytes:
 //
 //   +----------------+-------------+----------------+-------------------+
 //   | Message header | topic bytes | payload bytes  | properties bytes  |
@@ -30,6 +31,7 @@
 
 namespace telemq {
 
+class MessagePool;
 class MessageRef;
 
 struct MessageInit {
@@ -95,10 +97,15 @@ class Message {
   int64_t arrival_ns_ = 0;
   int64_t expiry_ns_ = 0;
   uint64_t log_offset_ = kNotLogged;
+  // Where the memory goes back (message_pool.h).
+  MessagePool* pool_ = nullptr;
   uint32_t log_partition_ = 0;
   uint8_t qos_ = 0;
   bool retain_ = false;
+  uint8_t size_class_ = 0;
 };
+// The header is one cache line; the bytes follow it.
+static_assert(sizeof(Message) == 64);
 
 // An intrusive reference to a Message. Copying adds a reference (relaxed
 // increment); the last release frees it (acq_rel decrement), on whichever

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "broker/base/log.h"
+#include "broker/base/message_pool.h"
 
 namespace telemq::shard {
 
@@ -94,6 +95,7 @@ void Shard::Run() {
     }
     FlushSends();
     FlushOutbox();
+    MessagePool::FlushRemote();  // the blocks of other shards' messages freed this turn
     // A log write in flight references the partition's buffers: never leave
     // before it completes.
     const bool log_busy = log_ != nullptr && log_->partition_store().write_in_flight();
