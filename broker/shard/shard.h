@@ -151,6 +151,7 @@ class Shard final : public session::Transport {
   void OnRecv(uint32_t slot, const io_uring_cqe& cqe);
   void OnSend(uint32_t slot, const io_uring_cqe& cqe);
   void DrainMailboxes();
+  void Apply(Mail& mail);  // one mail from another shard
   void FlushSends();
   void FlushOutbox();
   void Shutdown();

@@ -100,19 +100,30 @@ void Shard::Unsubscribe(session::SessionId s, std::string_view filter) {
 
 void Shard::Post(uint32_t to, Mail mail) {
   wake_targets_[to] = true;
-  if (outbox_[to].empty() && group_->ring(index_, to).TryPush(std::move(mail))) return;
+  SpscRing<Mail>& ring = group_->ring(index_, to);
+  if (outbox_[to].empty()) {
+    // Routed messages are published to the target once per turn
+    // (FlushOutbox). Interest changes and hand-offs at once: they must be
+    // visible before any packet of this turn reaches the kernel, even one
+    // submitted early because the submission queue filled up (shard.h).
+    if (mail.kind == Mail::Kind::kPublish ? ring.TryStage(std::move(mail))
+                                          : ring.TryPush(std::move(mail))) {
+      return;
+    }
+  }
   // The ring is full: keep order by queueing behind what is already waiting.
   outbox_[to].push_back(std::move(mail));
 }
 
 void Shard::FlushOutbox() {
   for (uint32_t t = 0; t < group_->size(); ++t) {
+    if (t == index_) continue;
     std::vector<Mail>& pending = outbox_[t];
+    SpscRing<Mail>& ring = group_->ring(index_, t);
     size_t sent = 0;
-    while (sent < pending.size() && group_->ring(index_, t).TryPush(std::move(pending[sent]))) {
-      ++sent;
-    }
+    while (sent < pending.size() && ring.TryStage(std::move(pending[sent]))) ++sent;
     pending.erase(pending.begin(), pending.begin() + static_cast<ptrdiff_t>(sent));
+    ring.Commit();
   }
   std::atomic_thread_fence(std::memory_order_seq_cst);
   for (uint32_t t = 0; t < group_->size(); ++t) {
@@ -125,34 +136,35 @@ void Shard::FlushOutbox() {
 void Shard::DrainMailboxes() {
   for (uint32_t from = 0; from < group_->size(); ++from) {
     if (from == index_) continue;
-    SpscRing<Mail>& ring = group_->ring(from, index_);
-    while (std::optional<Mail> mail = ring.TryPop()) {
-      switch (mail->kind) {
-        case Mail::Kind::kPublish:
-          if (!stopping_) {
-            DeliverLocal(mail->message, router::kNoSession,
-                         router::SharedSelection::Only(mail->shared_keys));
-          }
-          break;
-        case Mail::Kind::kRetained:
-          engine_.ApplyRetained(mail->message);
-          break;
-        case Mail::Kind::kInterestAdd:
-          interest_.Add(mail->extra->subscription, mail->from);
-          break;
-        case Mail::Kind::kInterestRemove:
-          interest_.Remove(mail->extra->subscription, mail->from);
-          break;
-        case Mail::Kind::kHandOff:
-          if (stopping_) {
-            close(mail->fd);
-            group_->ReleaseConnection();
-          } else {
-            AdoptConnection(mail->fd, mail->extra->bytes);
-          }
-          break;
+    group_->ring(from, index_).ConsumeAll([this](Mail& mail) { Apply(mail); });
+  }
+}
+
+void Shard::Apply(Mail& mail) {
+  switch (mail.kind) {
+    case Mail::Kind::kPublish:
+      if (!stopping_) {
+        DeliverLocal(mail.message, router::kNoSession,
+                     router::SharedSelection::Only(mail.shared_keys));
       }
-    }
+      break;
+    case Mail::Kind::kRetained:
+      engine_.ApplyRetained(mail.message);
+      break;
+    case Mail::Kind::kInterestAdd:
+      interest_.Add(mail.extra->subscription, mail.from);
+      break;
+    case Mail::Kind::kInterestRemove:
+      interest_.Remove(mail.extra->subscription, mail.from);
+      break;
+    case Mail::Kind::kHandOff:
+      if (stopping_) {
+        close(mail.fd);
+        group_->ReleaseConnection();
+      } else {
+        AdoptConnection(mail.fd, mail.extra->bytes);
+      }
+      break;
   }
 }
 

@@ -14,6 +14,8 @@
 //   SpscRing<Item> ring(1024);           // capacity rounded up to a power of 2
 //   // producer thread                   // consumer thread
 //   if (!ring.TryPush(std::move(x))) {}  while (auto item = ring.TryPop()) {...}
+//   ring.TryStage(std::move(y));         ring.ConsumeAll([](Item& item) {...});
+//   ring.Commit();                       // y visible from here
 #pragma once
 
 #include <atomic>
@@ -38,22 +40,54 @@ class SpscRing {
   SpscRing& operator=(const SpscRing&) = delete;
 
   ~SpscRing() {
+    Commit();  // staged items are destroyed too
     while (TryPop()) {
     }
   }
 
   size_t capacity() const { return capacity_; }
 
-  // Producer thread only. Returns false (and leaves `value` untouched) when full.
+  // Producer thread only. Returns false (and leaves `value` untouched) when
+  // full. The item, and every staged one before it, is visible at once.
   bool TryPush(T&& value) {
-    const size_t tail = tail_.load(std::memory_order_relaxed);
+    if (!TryStage(std::move(value))) return false;
+    Commit();
+    return true;
+  }
+
+  // Producer thread only: TryPush without publishing. Staged items become
+  // visible, in order, at the next Commit or TryPush, so a producer can
+  // publish a batch with one release store: the consumer then takes the
+  // shared cache line once per batch instead of once per item.
+  bool TryStage(T&& value) {
+    const size_t tail = staged_tail_;
     if (tail - cached_head_ == capacity_) {
       cached_head_ = head_.load(std::memory_order_acquire);
       if (tail - cached_head_ == capacity_) return false;
     }
     new (slots_[tail & mask_].storage) T(std::move(value));
-    tail_.store(tail + 1, std::memory_order_release);
+    staged_tail_ = tail + 1;
     return true;
+  }
+  void Commit() {
+    if (staged_tail_ != tail_.load(std::memory_order_relaxed)) {
+      tail_.store(staged_tail_, std::memory_order_release);
+    }
+  }
+
+  // Consumer thread only: calls f(T&) on every item visible now, in order,
+  // then frees their slots with one release store. Returns how many.
+  template <typename F>
+  size_t ConsumeAll(F&& f) {
+    const size_t head = head_.load(std::memory_order_relaxed);
+    cached_tail_ = tail_.load(std::memory_order_acquire);
+    for (size_t i = head; i != cached_tail_; ++i) {
+      T* slot = std::launder(reinterpret_cast<T*>(slots_[i & mask_].storage));
+      f(*slot);
+      slot->~T();
+    }
+    if (cached_tail_ != head) head_.store(cached_tail_, std::memory_order_release);
+    return cached_tail_ - head;
   }
 
   // Consumer thread only.
@@ -88,7 +122,8 @@ class SpscRing {
   std::unique_ptr<Slot[]> slots_;
   alignas(kLine) std::atomic<size_t> head_{0};  // consumer writes
   size_t cached_tail_ = 0;                      // consumer's view of tail_
-  alignas(kLine) std::atomic<size_t> tail_{0};  // producer writes
+  alignas(kLine) std::atomic<size_t> tail_{0};  // producer writes: published
+  size_t staged_tail_ = 0;                      // producer's own, >= tail_
   size_t cached_head_ = 0;                      // producer's view of head_
 };
 
