@@ -84,6 +84,12 @@ const char* RecordTypeName(uint8_t type) {
       return "checkpoint-begin";
     case kRecordCheckpointEnd:
       return "checkpoint-end";
+    case kRecordQos2Out:
+      return "qos2-out";
+    case kRecordQos2OutComplete:
+      return "qos2-out-complete";
+    case kRecordQos2OutPending:
+      return "qos2-out-pending";
     default:
       return "unknown";
   }
@@ -212,6 +218,64 @@ bool DecodeQos2ReleaseValue(std::string_view value, uint16_t* packet_id) {
   if (!r.Varint(&id) || id == 0 || id > 65535 || !r.AtEnd()) return false;
   *packet_id = static_cast<uint16_t>(id);
   return true;
+}
+
+namespace {
+
+void PutQos2Out(std::string* v, const session::OutboundQos2& out) {
+  PutVarint64(v, out.packet_id);
+  v->push_back(out.released ? 1 : 0);
+  if (!out.released) {
+    PutVarint64(v, out.partition);
+    PutVarint64(v, out.offset);
+  }
+}
+
+bool ReadQos2Out(Reader& r, session::OutboundQos2* out) {
+  uint64_t id, partition = 0, offset = 0;
+  uint8_t phase;
+  if (!r.Varint(&id) || id == 0 || id > 65535 || !r.U8(&phase) || phase > 1) return false;
+  if (phase == 0 && (!r.Varint(&partition) || partition > UINT32_MAX || !r.Varint(&offset))) {
+    return false;
+  }
+  *out = {.packet_id = static_cast<uint16_t>(id),
+          .released = phase == 1,
+          .partition = static_cast<uint32_t>(partition),
+          .offset = offset};
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeQos2OutValue(const session::OutboundQos2& out) {
+  std::string v;
+  PutQos2Out(&v, out);
+  return v;
+}
+
+bool DecodeQos2OutValue(std::string_view value, session::OutboundQos2* out) {
+  Reader r(value);
+  return ReadQos2Out(r, out) && r.AtEnd();
+}
+
+std::string EncodeQos2OutPendingValue(std::span<const session::OutboundQos2> entries) {
+  std::string v;
+  PutVarint64(&v, entries.size());
+  for (const session::OutboundQos2& e : entries) PutQos2Out(&v, e);
+  return v;
+}
+
+bool DecodeQos2OutPendingValue(std::string_view value, std::vector<session::OutboundQos2>* out) {
+  Reader r(value);
+  uint64_t n;
+  if (!r.Varint(&n) || n > 65535) return false;
+  out->clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    session::OutboundQos2 e;
+    if (!ReadQos2Out(r, &e)) return false;
+    out->push_back(e);
+  }
+  return r.AtEnd();
 }
 
 std::string EncodeQos2PendingValue(std::span<const uint16_t> packet_ids) {

@@ -34,8 +34,18 @@
 //             (replaces what earlier records said)
 //   type 8  checkpoint begin, type 9 checkpoint end: key and value empty.
 //           Between them, a shard re-writes the state it owns (session,
-//           consumed, QoS 2 pending, retained copy records) so that older
-//           segments can be deleted (docs/persistence.md, Retention).
+//           consumed, QoS 2 pending, QoS 2 out pending, retained copy
+//           records) so that older segments can be deleted
+//           (docs/persistence.md, Retention).
+//   type 10 QoS 2 out     key = client id: a QoS 2 PUBLISH sent to the client
+//     varint  packet id
+//     u8      0: PUBLISH sent (the message follows), 1: PUBREC received
+//     varint  message partition, varint message offset   (if 0)
+//   type 11 QoS 2 out complete  key = client id: PUBCOMP received
+//     varint  packet id
+//   type 12 QoS 2 out pending   key = client id (replaces what earlier
+//           records said)
+//     varint  count, then count entries as in type 10
 //
 // Decoders validate every length against the value and return false on
 // anything malformed; the caller reports the record's offset.
@@ -62,6 +72,9 @@ enum RecordType : uint8_t {
   kRecordQos2Pending = 7,
   kRecordCheckpointBegin = 8,
   kRecordCheckpointEnd = 9,
+  kRecordQos2Out = 10,
+  kRecordQos2OutComplete = 11,
+  kRecordQos2OutPending = 12,
 };
 
 // Stable name for tools ("message", "session", ...); "unknown" otherwise.
@@ -99,6 +112,12 @@ bool DecodeConsumedValue(std::string_view value, std::vector<uint64_t>* out);
 
 std::string EncodeQos2ReleaseValue(uint16_t packet_id);
 bool DecodeQos2ReleaseValue(std::string_view value, uint16_t* packet_id);
+
+std::string EncodeQos2OutValue(const session::OutboundQos2& out);
+bool DecodeQos2OutValue(std::string_view value, session::OutboundQos2* out);
+std::string EncodeQos2OutPendingValue(std::span<const session::OutboundQos2> entries);
+bool DecodeQos2OutPendingValue(std::string_view value, std::vector<session::OutboundQos2>* out);
+// Type 11 uses the value of type 5 (EncodeQos2ReleaseValue).
 
 std::string EncodeQos2PendingValue(std::span<const uint16_t> packet_ids);
 bool DecodeQos2PendingValue(std::string_view value, std::vector<uint16_t>* packet_ids);

@@ -189,6 +189,50 @@ TEST(Qos2ReleaseRecord, RoundTripsAndRejectsZero) {
   EXPECT_FALSE(DecodeQos2ReleaseValue(EncodeQos2ReleaseValue(0), &id));
 }
 
+TEST(Qos2OutRecord, RoundTripsBothPhases) {
+  session::OutboundQos2 o;
+  ASSERT_TRUE(DecodeQos2OutValue(
+      EncodeQos2OutValue({.packet_id = 300, .partition = 3, .offset = 1ull << 40}), &o));
+  EXPECT_EQ(o.packet_id, 300);
+  EXPECT_FALSE(o.released);
+  EXPECT_EQ(o.partition, 3u);
+  EXPECT_EQ(o.offset, 1ull << 40);
+  const std::string released = EncodeQos2OutValue({.packet_id = 9, .released = true});
+  EXPECT_EQ(released.size(), 2u);  // no message position
+  ASSERT_TRUE(DecodeQos2OutValue(released, &o));
+  EXPECT_EQ(o.packet_id, 9);
+  EXPECT_TRUE(o.released);
+}
+
+TEST(Qos2OutRecord, RejectsZeroIdUnknownPhaseAndTrailingBytes) {
+  session::OutboundQos2 o;
+  EXPECT_FALSE(DecodeQos2OutValue(EncodeQos2OutValue({.packet_id = 0, .released = true}), &o));
+  std::string bad_phase = EncodeQos2OutValue({.packet_id = 1, .released = true});
+  bad_phase[1] = 2;
+  EXPECT_FALSE(DecodeQos2OutValue(bad_phase, &o));
+  EXPECT_FALSE(
+      DecodeQos2OutValue(EncodeQos2OutValue({.packet_id = 1, .released = true}) + "x", &o));
+  std::string truncated = EncodeQos2OutValue({.packet_id = 1, .partition = 1, .offset = 5});
+  truncated.pop_back();
+  EXPECT_FALSE(DecodeQos2OutValue(truncated, &o));
+}
+
+TEST(Qos2OutPendingRecord, RoundTripsEntriesInOrder) {
+  const std::vector<session::OutboundQos2> in = {{.packet_id = 1, .released = true},
+                                                 {.packet_id = 2, .partition = 1, .offset = 7}};
+  std::vector<session::OutboundQos2> out;
+  ASSERT_TRUE(DecodeQos2OutPendingValue(EncodeQos2OutPendingValue(in), &out));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out[0].released);
+  EXPECT_EQ(out[1].packet_id, 2);
+  EXPECT_EQ(out[1].offset, 7u);
+  ASSERT_TRUE(DecodeQos2OutPendingValue(EncodeQos2OutPendingValue({}), &out));
+  EXPECT_TRUE(out.empty());
+  std::string short_count = EncodeQos2OutPendingValue(in);
+  short_count[0] = 3;  // says three entries, holds two
+  EXPECT_FALSE(DecodeQos2OutPendingValue(short_count, &out));
+}
+
 // Arbitrary bytes (a damaged record that passed no CRC is impossible, but
 // the decoders must not rely on that) never crash a decoder.
 TEST(Records, ArbitraryBytesNeverCrashDecoders) {
@@ -204,6 +248,10 @@ TEST(Records, ArbitraryBytesNeverCrashDecoders) {
     (void)DecodeSessionValue(v, &s);
     (void)DecodeConsumedValue(v, &consumed);
     (void)DecodeQos2ReleaseValue(v, &id);
+    session::OutboundQos2 o;
+    std::vector<session::OutboundQos2> entries;
+    (void)DecodeQos2OutValue(v, &o);
+    (void)DecodeQos2OutPendingValue(v, &entries);
   }
 }
 

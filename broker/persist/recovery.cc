@@ -39,6 +39,8 @@ struct ReplaySession {
   // these offsets on (UINT64_MAX: none of that partition); empty: none.
   std::vector<uint64_t> spill_from;
   absl::flat_hash_set<uint16_t> inbound;  // QoS 2 ids not released
+  // Outbound QoS 2 not completed, by packet id (records.h, type 10).
+  absl::flat_hash_map<uint16_t, session::OutboundQos2> outbound;
 };
 
 struct RetainedEntry {
@@ -229,6 +231,27 @@ void Replayer::Apply(uint32_t p, const storage::Record& r) {
       }
       return;
     }
+    case kRecordQos2Out: {
+      session::OutboundQos2 o;
+      if (!DecodeQos2OutValue(r.value, &o)) return Bad(p, r, "QoS 2 out");
+      if (ReplaySession* s = Find(r.key)) s->outbound[o.packet_id] = o;
+      return;
+    }
+    case kRecordQos2OutComplete: {
+      uint16_t id;
+      if (!DecodeQos2ReleaseValue(r.value, &id)) return Bad(p, r, "QoS 2 out complete");
+      if (ReplaySession* s = Find(r.key)) s->outbound.erase(id);
+      return;
+    }
+    case kRecordQos2OutPending: {
+      std::vector<session::OutboundQos2> entries;
+      if (!DecodeQos2OutPendingValue(r.value, &entries)) return Bad(p, r, "QoS 2 out pending");
+      if (ReplaySession* s = Find(r.key)) {
+        s->outbound.clear();
+        for (const session::OutboundQos2& o : entries) s->outbound[o.packet_id] = o;
+      }
+      return;
+    }
     case kRecordQos2Release: {
       uint16_t id;
       if (!DecodeQos2ReleaseValue(r.value, &id)) return Bad(p, r, "QoS 2 release");
@@ -277,6 +300,7 @@ void Replayer::Finish(std::span<storage::Partition* const> partitions, Recovered
     }
     out->owed_messages += restored.queue.size();
     restored.inbound_qos2.assign(s.inbound.begin(), s.inbound.end());
+    for (const auto& [id, o] : s.outbound) restored.outbound_qos2.push_back(o);
     restored.spill_from = std::move(s.spill_from);
     restored.state = std::move(s.state);
     out->sessions[owner].push_back(std::move(restored));

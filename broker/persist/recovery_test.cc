@@ -319,6 +319,42 @@ TEST_F(RecoveryTest, Qos2PendingReplacesTheUnreleasedIds) {
   EXPECT_EQ(Find(Run(), "pub")->inbound_qos2, (std::vector<uint16_t>{9}));
 }
 
+TEST_F(RecoveryTest, OutboundQos2FollowsItsRecordsUntilCompleted) {
+  Session(0, 10, "sub", {{"a", {.qos = 2}}});
+  Record(0, 11, kRecordQos2Out, "sub",
+         EncodeQos2OutValue({.packet_id = 5, .partition = 0, .offset = 0}));
+  Record(0, 12, kRecordQos2Out, "sub",
+         EncodeQos2OutValue({.packet_id = 6, .partition = 0, .offset = 0}));
+  Record(0, 13, kRecordQos2Out, "sub", EncodeQos2OutValue({.packet_id = 5, .released = true}));
+  Record(0, 14, kRecordQos2OutComplete, "sub", EncodeQos2ReleaseValue(6));
+  Record(0, 15, kRecordQos2Out, "nobody", EncodeQos2OutValue({.packet_id = 1, .released = true}));
+  RecoveredState& s = Run();
+  EXPECT_EQ(s.undecodable_records, 0u);
+  const session::RestoredSession* sub = Find(s, "sub");
+  ASSERT_NE(sub, nullptr);
+  ASSERT_EQ(sub->outbound_qos2.size(), 1u);
+  EXPECT_EQ(sub->outbound_qos2[0].packet_id, 5);
+  EXPECT_TRUE(sub->outbound_qos2[0].released);
+}
+
+TEST_F(RecoveryTest, Qos2OutPendingReplacesAndSessionEndClears) {
+  Session(0, 10, "sub", {});
+  Record(0, 11, kRecordQos2Out, "sub", EncodeQos2OutValue({.packet_id = 5, .released = true}));
+  Record(0, 12, kRecordQos2OutPending, "sub",
+         EncodeQos2OutPendingValue(
+             std::vector<session::OutboundQos2>{{.packet_id = 8, .partition = 0, .offset = 3}}));
+  RecoveredState& s = Run();
+  const session::RestoredSession* sub = Find(s, "sub");
+  ASSERT_NE(sub, nullptr);
+  ASSERT_EQ(sub->outbound_qos2.size(), 1u);
+  EXPECT_EQ(sub->outbound_qos2[0].packet_id, 8);
+  EXPECT_EQ(sub->outbound_qos2[0].offset, 3u);
+
+  End(0, 13, "sub");
+  Session(0, 14, "sub", {});
+  EXPECT_TRUE(Find(Run(), "sub")->outbound_qos2.empty());
+}
+
 TEST_F(RecoveryTest, CheckpointMarkersAreNotUndecodable) {
   Record(0, 10, kRecordCheckpointBegin, "", "");
   Record(0, 11, kRecordCheckpointEnd, "", "");

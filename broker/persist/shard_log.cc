@@ -89,6 +89,19 @@ absl::StatusOr<uint64_t> ShardLog::AppendQos2Release(std::string_view client_id,
   return Append(kRecordQos2Release, client_id, {&part, 1});
 }
 
+absl::StatusOr<uint64_t> ShardLog::AppendQos2Out(std::string_view client_id,
+                                                 const session::OutboundQos2& out) {
+  const std::string value = EncodeQos2OutValue(out);
+  const std::string_view part = value;
+  return Append(kRecordQos2Out, client_id, {&part, 1});
+}
+
+void ShardLog::AppendQos2OutComplete(std::string_view client_id, uint16_t packet_id) {
+  const std::string value = EncodeQos2ReleaseValue(packet_id);
+  const std::string_view part = value;
+  (void)Append(kRecordQos2OutComplete, client_id, {&part, 1});
+}
+
 void ShardLog::AppendCheckpointBegin() {
   if (auto r = Append(kRecordCheckpointBegin, "", {}); r.ok()) checkpoint_begin_ = *r;
 }
@@ -108,6 +121,13 @@ void ShardLog::AppendQos2Pending(std::string_view client_id, std::span<const uin
   const std::string value = EncodeQos2PendingValue(ids);
   const std::string_view part = value;
   (void)Append(kRecordQos2Pending, client_id, {&part, 1});
+}
+
+void ShardLog::AppendQos2OutPending(std::string_view client_id,
+                                    std::span<const session::OutboundQos2> entries) {
+  const std::string value = EncodeQos2OutPendingValue(entries);
+  const std::string_view part = value;
+  (void)Append(kRecordQos2OutPending, client_id, {&part, 1});
 }
 
 void ShardLog::AppendCheckpointEnd() {

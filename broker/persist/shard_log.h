@@ -80,9 +80,14 @@ class ShardLog final : public session::Persistence {
   void AppendConsumed(std::string_view client_id, std::span<const uint64_t> consumed) override;
   absl::StatusOr<uint64_t> AppendQos2Release(std::string_view client_id,
                                              uint16_t packet_id) override;
+  absl::StatusOr<uint64_t> AppendQos2Out(std::string_view client_id,
+                                         const session::OutboundQos2& out) override;
+  void AppendQos2OutComplete(std::string_view client_id, uint16_t packet_id) override;
   void AppendCheckpointBegin() override;
   void AppendRetainedCopy(const Message& message) override;
   void AppendQos2Pending(std::string_view client_id, std::span<const uint16_t> ids) override;
+  void AppendQos2OutPending(std::string_view client_id,
+                            std::span<const session::OutboundQos2> entries) override;
   void AppendCheckpointEnd() override;
   absl::Status ReadHistory(const session::HistoryRequest& request, session::History* out) override;
 

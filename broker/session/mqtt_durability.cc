@@ -2,7 +2,9 @@
 // restoring them after a restart, and the records that let retention and
 // recovery know what each session has consumed.
 #include <algorithm>
+#include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "broker/base/log.h"
 #include "broker/session/engine_internal.h"
 
@@ -41,7 +43,32 @@ void MqttEngine::Restore(RestoredSession restored) {
   for (size_t p = 0; p < restored.consumed.size(); ++p) {
     s.progress[p].seen_end = restored.consumed[p];
   }
+  // QoS 2 the client knows by packet id (persistence.h): a message still
+  // owed is resent with its id, in flight; any other id gets its PUBREL.
+  absl::flat_hash_map<std::pair<uint32_t, uint64_t>, uint16_t> sent_ids;
+  for (const OutboundQos2& o : restored.outbound_qos2) {
+    if (!o.released) sent_ids[{o.partition, o.offset}] = o.packet_id;
+  }
   for (RestoredSession::Owed& owed : restored.queue) {
+    if (!sent_ids.empty() && owed.message->logged()) {
+      auto it = sent_ids.find({owed.message->log_partition(), owed.message->log_offset()});
+      if (it != sent_ids.end()) {
+        InFlight f;
+        f.out.message = std::move(owed.message);
+        f.out.qos = 2;
+        f.out.retain = owed.retain;
+        f.out.tracked = true;
+        f.out.subscription_ids.assign(owed.subscription_ids.begin(), owed.subscription_ids.end());
+        f.packet_id = it->second;
+        f.state = InFlight::State::kAwaitPubrec;
+        f.logged = true;
+        s.NoteRouted(*f.out.message);
+        s.AddPending(*f.out.message);
+        s.inflight.push_back(std::move(f));
+        sent_ids.erase(it);
+        continue;
+      }
+    }
     Outbound out;
     out.message = std::move(owed.message);
     out.qos = owed.qos;
@@ -65,6 +92,22 @@ void MqttEngine::Restore(RestoredSession restored) {
   if (s.dropped_messages != 0) {
     TELEMQ_LOG(kWarning, "session '%s': %llu recovered messages over the queue limits dropped",
                s.client_id, static_cast<unsigned long long>(s.dropped_messages));
+  }
+  for (const auto& [position, id] : sent_ids) {
+    s.inflight.push_back(
+        InFlight{.packet_id = id, .state = InFlight::State::kAwaitPubcomp, .logged = true});
+  }
+  for (const OutboundQos2& o : restored.outbound_qos2) {
+    if (o.released) {
+      s.inflight.push_back(InFlight{
+          .packet_id = o.packet_id, .state = InFlight::State::kAwaitPubcomp, .logged = true});
+    }
+  }
+  if (!s.inflight.empty()) {
+    // Fresh ids start past the restored ones.
+    uint16_t highest = 0;
+    for (const InFlight& f : s.inflight) highest = std::max(highest, f.packet_id);
+    s.next_packet_id = static_cast<uint16_t>(highest == 65535 ? 1 : highest + 1);
   }
   for (uint16_t id : restored.inbound_qos2) s.inbound_qos2.insert(id);
   s.spill_from = std::move(restored.spill_from);
@@ -97,6 +140,7 @@ void MqttEngine::WriteCheckpoint() {
   if (persistence_ == nullptr) return;
   persistence_->AppendCheckpointBegin();
   std::vector<uint16_t> ids;
+  std::vector<OutboundQos2> outbound;
   for (const auto& holder : sessions_) {
     const Session* s = holder.get();
     if (s == nullptr || !s->logged) continue;
@@ -106,6 +150,19 @@ void MqttEngine::WriteCheckpoint() {
     persistence_->AppendConsumed(s->client_id, scratch_consumed_);
     ids.assign(s->inbound_qos2.begin(), s->inbound_qos2.end());
     if (!ids.empty()) persistence_->AppendQos2Pending(s->client_id, ids);
+    outbound.clear();
+    for (const InFlight& f : s->inflight) {
+      if (!f.logged) continue;
+      OutboundQos2 o{.packet_id = f.packet_id,
+                     .released = f.state == InFlight::State::kAwaitPubcomp};
+      if (!o.released) {
+        o.partition = f.out.message->log_partition();
+        o.offset = f.out.message->log_offset();
+      }
+      outbound.push_back(o);
+    }
+    // Always written: it replaces the deltas the checkpoint lets go of.
+    persistence_->AppendQos2OutPending(s->client_id, outbound);
   }
   const uint32_t mine = persistence_->partition();
   retained_.ForEach([&](const MessageRef& m) {

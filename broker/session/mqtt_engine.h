@@ -176,6 +176,10 @@ class MqttEngine {
   void Enqueue(Session& s, Outbound out);
   void Pump(Session& s);  // moves queued messages into free in-flight slots
   bool SendPublish(Session& s, const Outbound& out, uint16_t packet_id, bool dup);
+  // Before the first send of a QoS 2 PUBLISH: a logged session's tracked
+  // message gets its packet id logged, and the output is held behind it
+  // (Persistence::AppendQos2Out). Returns whether it was logged.
+  bool LogQos2Out(Session& s, const Outbound& out, uint16_t packet_id);
   void Resend(Session& s);  // after reconnect: in-flight again, DUP set
   // Encodes a control packet into the connection's output. False when the
   // packet exceeds the client's Maximum Packet Size (it is then not sent).

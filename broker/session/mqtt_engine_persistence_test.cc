@@ -32,14 +32,16 @@ class FakePersistence : public Persistence {
  public:
   struct Entry {
     // "message", "session", "end", "consumed", "release", "begin",
-    // "retained", "pending", "end-checkpoint"
+    // "retained", "pending", "end-checkpoint", "out", "out-complete",
+    // "out-pending"
     std::string kind;
     std::string key;  // topic or client id
     uint64_t offset = 0;
     SessionState state;              // session
     std::vector<uint64_t> consumed;  // consumed
-    uint16_t packet_id = 0;          // message (QoS 2), release
+    uint16_t packet_id = 0;          // message (QoS 2), release, out, out-complete
     std::vector<uint16_t> ids;       // pending
+    std::vector<OutboundQos2> out;   // out (one), out-pending
   };
 
   uint32_t partition() const override { return 0; }
@@ -70,6 +72,15 @@ class FakePersistence : public Persistence {
   }
   absl::StatusOr<uint64_t> AppendQos2Release(std::string_view id, uint16_t packet_id) override {
     return Add({.kind = "release", .key = std::string(id), .packet_id = packet_id});
+  }
+  absl::StatusOr<uint64_t> AppendQos2Out(std::string_view id, const OutboundQos2& o) override {
+    return Add({.kind = "out", .key = std::string(id), .packet_id = o.packet_id, .out = {o}});
+  }
+  void AppendQos2OutComplete(std::string_view id, uint16_t packet_id) override {
+    (void)Add({.kind = "out-complete", .key = std::string(id), .packet_id = packet_id});
+  }
+  void AppendQos2OutPending(std::string_view id, std::span<const OutboundQos2> o) override {
+    (void)Add({.kind = "out-pending", .key = std::string(id), .out = {o.begin(), o.end()}});
   }
   void AppendCheckpointBegin() override { (void)Add({.kind = "begin"}); }
   void AppendRetainedCopy(const Message& m) override {
@@ -442,6 +453,131 @@ TEST_F(PersistenceTest, PubrelOfAPersistentPublisherIsLoggedBeforeThePubcomp) {
   EXPECT_EQ(releases[0].packet_id, 7);
   ASSERT_EQ(t_.holds.size(), 1u);
   EXPECT_EQ(t_.holds[0].offset, releases[0].offset);
+}
+
+// Outbound QoS 2, exactly once across a restart: the packet id is logged
+// before the PUBLISH goes out, the PUBREC before the PUBREL, then the
+// completion.
+TEST_F(PersistenceTest, Qos2ToAPersistentSubscriberLogsItsPacketIdBeforeEachStep) {
+  const ConnId sub = Connect("sub", false);
+  Subscribe(sub, "a", QoS::kExactlyOnce);
+  t_.Take(sub, kV311);
+  const ConnId pub = Connect("pub", true);
+  t_.holds.clear();
+  Publish(pub, "a", QoS::kExactlyOnce, 7);
+  const auto messages = log_.Of("message");
+  ASSERT_EQ(messages.size(), 1u);
+  auto pubs = Only<mqtt::Publish>(t_.Take(sub, kV311));
+  ASSERT_EQ(pubs.size(), 1u);
+  const uint16_t id = pubs[0].packet_id;
+  auto outs = log_.Of("out");
+  ASSERT_EQ(outs.size(), 1u);
+  EXPECT_EQ(outs[0].key, "sub");
+  ASSERT_EQ(outs[0].out.size(), 1u);
+  EXPECT_EQ(outs[0].out[0].packet_id, id);
+  EXPECT_FALSE(outs[0].out[0].released);
+  EXPECT_EQ(outs[0].out[0].offset, messages[0].offset);
+  auto held = [&](ConnId c, uint64_t offset) {
+    return std::any_of(t_.holds.begin(), t_.holds.end(),
+                       [&](const auto& h) { return h.conn == c && h.offset == offset; });
+  };
+  EXPECT_TRUE(held(sub, outs[0].offset));
+
+  t_.holds.clear();
+  Feed(sub, mqtt::Pubrec{.packet_id = id});
+  outs = log_.Of("out");
+  ASSERT_EQ(outs.size(), 2u);
+  EXPECT_EQ(outs[1].out[0].packet_id, id);
+  EXPECT_TRUE(outs[1].out[0].released);
+  EXPECT_TRUE(held(sub, outs[1].offset));
+  ASSERT_EQ(Only<mqtt::Pubrel>(t_.Take(sub, kV311)).size(), 1u);
+
+  Feed(sub, mqtt::Pubcomp{.packet_id = id});
+  const auto complete = log_.Of("out-complete");
+  ASSERT_EQ(complete.size(), 1u);
+  EXPECT_EQ(complete[0].packet_id, id);
+}
+
+TEST_F(PersistenceTest, Qos2ToACleanSubscriberLogsNoPacketId) {
+  const ConnId sub = Connect("sub", true);
+  Subscribe(sub, "a", QoS::kExactlyOnce);
+  const ConnId pub = Connect("pub", true);
+  Publish(pub, "a", QoS::kExactlyOnce, 7);
+  auto pubs = Only<mqtt::Publish>(t_.Take(sub, kV311));
+  ASSERT_EQ(pubs.size(), 1u);
+  Feed(sub, mqtt::Pubrec{.packet_id = pubs[0].packet_id});
+  Feed(sub, mqtt::Pubcomp{.packet_id = pubs[0].packet_id});
+  EXPECT_TRUE(log_.Of("out").empty());
+  EXPECT_TRUE(log_.Of("out-complete").empty());
+}
+
+// After a restart: an owed message the client knows by id is resent with
+// that id and DUP; a released id, or one whose message is no longer owed,
+// gets its PUBREL; new messages take other ids.
+TEST_F(PersistenceTest, RestoredOutboundQos2KeepsItsPacketIds) {
+  RestoredSession r;
+  r.state = {"sub", kV311, UINT32_MAX, {{"a/#", {.qos = 2}}}};
+  MessageRef owed = Message::Create(
+      {.topic = "a/b", .payload = Bytes("x"), .qos = 2, .log_partition = 0, .log_offset = 5});
+  MessageRef fresh = Message::Create(
+      {.topic = "a/c", .payload = Bytes("y"), .qos = 2, .log_partition = 0, .log_offset = 6});
+  r.queue.push_back({owed, 2, false, {}});
+  r.queue.push_back({fresh, 2, false, {}});
+  r.consumed = {7};
+  r.outbound_qos2 = {{.packet_id = 40, .partition = 0, .offset = 5},
+                     {.packet_id = 41, .released = true},
+                     {.packet_id = 42, .partition = 0, .offset = 3}};  // consumed before the crash
+  engine_.Restore(std::move(r));
+  const ConnId c = Open();
+  mqtt::Connect p;
+  p.version = kV311;
+  p.client_id = "sub";
+  p.clean_start = false;
+  Feed(c, p);
+  std::vector<Packet> out = t_.Take(c, kV311);
+  ASSERT_FALSE(out.empty());
+  EXPECT_TRUE(std::get<mqtt::Connack>(out[0]).session_present);
+  std::vector<uint16_t> pubrels;
+  std::vector<std::pair<uint16_t, bool>> publishes;  // id, dup
+  for (const Packet& packet : out) {
+    if (const auto* rel = std::get_if<mqtt::Pubrel>(&packet)) pubrels.push_back(rel->packet_id);
+    if (const auto* pub = std::get_if<mqtt::Publish>(&packet)) {
+      publishes.emplace_back(pub->packet_id, pub->dup);
+    }
+  }
+  std::sort(pubrels.begin(), pubrels.end());
+  EXPECT_EQ(pubrels, (std::vector<uint16_t>{41, 42}));
+  ASSERT_EQ(publishes.size(), 2u);
+  EXPECT_EQ(publishes[0], std::make_pair(uint16_t{40}, true));
+  EXPECT_NE(publishes[1].first, 40);
+  EXPECT_NE(publishes[1].first, 41);
+  EXPECT_NE(publishes[1].first, 42);
+  EXPECT_FALSE(publishes[1].second);
+  // Completing a restored id is logged like any other.
+  Feed(c, mqtt::Pubcomp{.packet_id = 41});
+  ASSERT_EQ(log_.Of("out-complete").size(), 1u);
+  EXPECT_EQ(log_.Of("out-complete")[0].packet_id, 41);
+}
+
+TEST_F(PersistenceTest, ACheckpointRewritesOutboundQos2State) {
+  const ConnId sub = Connect("sub", false);
+  Subscribe(sub, "a", QoS::kExactlyOnce);
+  const ConnId pub = Connect("pub", true);
+  Publish(pub, "a", QoS::kExactlyOnce, 1);
+  Publish(pub, "a", QoS::kExactlyOnce, 2);
+  auto pubs = Only<mqtt::Publish>(t_.Take(sub, kV311));
+  ASSERT_EQ(pubs.size(), 2u);
+  Feed(sub, mqtt::Pubrec{.packet_id = pubs[0].packet_id});
+  log_.entries.clear();
+  engine_.WriteCheckpoint();
+  const auto pending = log_.Of("out-pending");
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].key, "sub");
+  ASSERT_EQ(pending[0].out.size(), 2u);
+  EXPECT_EQ(pending[0].out[0].packet_id, pubs[0].packet_id);
+  EXPECT_TRUE(pending[0].out[0].released);
+  EXPECT_EQ(pending[0].out[1].packet_id, pubs[1].packet_id);
+  EXPECT_FALSE(pending[0].out[1].released);
 }
 
 TEST_F(PersistenceTest, Qos2IdsOfCleanPublishersAreNotLogged) {

@@ -78,6 +78,8 @@ bool MqttEngine::CompleteInFlight(Connection& conn, Session& s, uint16_t packet_
     s.Settle(f->out);
     MarkConsumedDirty(s);
   }
+  if (f->logged && persistence_ != nullptr)
+    persistence_->AppendQos2OutComplete(s.client_id, packet_id);
   s.EraseInFlight(packet_id);
   return true;
 }
@@ -187,6 +189,16 @@ void MqttEngine::HandlePubrec(ConnId c, Connection& conn, const mqtt::Pubrec& p)
       MarkConsumedDirty(s);
     }
     f->out.message = MessageRef();  // only the packet id is needed from now on
+    if (f->logged && persistence_ != nullptr) {
+      // After a restart, the PUBREL is what is resent, not the message.
+      absl::StatusOr<uint64_t> offset =
+          persistence_->AppendQos2Out(s.client_id, {.packet_id = p.packet_id, .released = true});
+      if (offset.ok()) {
+        transport_->HoldOutput(c, *offset);
+      } else {
+        f->logged = false;  // the log failed: nothing of it is recovered anyway
+      }
+    }
   }
   Send(c, conn, rel);
 }
@@ -257,11 +269,14 @@ void MqttEngine::Enqueue(Session& s, Outbound out) {
   if (conn != nullptr && s.queue.empty() &&
       s.inflight.size() < InflightLimit(options_.max_inflight, conn->client_receive_max)) {
     const uint16_t id = s.AllocatePacketId();
+    const bool logged = LogQos2Out(s, out, id);
     if (SendPublish(s, out, id, false)) {
       if (out.tracked) s.AddPending(*out.message);
       const InFlight::State state =
           out.qos == 1 ? InFlight::State::kAwaitPuback : InFlight::State::kAwaitPubrec;
-      s.inflight.push_back(InFlight{std::move(out), id, state});
+      s.inflight.push_back(InFlight{std::move(out), id, state, false, logged});
+    } else if (logged) {
+      persistence_->AppendQos2OutComplete(s.client_id, id);
     }
     return;
   }
@@ -320,17 +335,19 @@ void MqttEngine::Pump(Session& s) {
     const int64_t expiry = out.message->expiry_ns();
     const uint16_t id =
         expiry != 0 && expiry <= real_ns_ ? 0 : s.AllocatePacketId();  // 5.0 3.3.2.3.3: expired
+    const bool logged = id != 0 && LogQos2Out(s, out, id);
     if (id == 0 || !SendPublish(s, out, id, false)) {
       if (out.tracked) {
         s.Settle(out);  // dropped: consumed all the same
         MarkConsumedDirty(s);
       }
+      if (logged) persistence_->AppendQos2OutComplete(s.client_id, id);
       continue;
     }
     const uint8_t qos = out.qos;
-    s.inflight.push_back(
-        InFlight{std::move(out), id,
-                 qos == 1 ? InFlight::State::kAwaitPuback : InFlight::State::kAwaitPubrec});
+    s.inflight.push_back(InFlight{
+        std::move(out), id,
+        qos == 1 ? InFlight::State::kAwaitPuback : InFlight::State::kAwaitPubrec, false, logged});
   }
 }
 
@@ -361,6 +378,19 @@ void MqttEngine::OnOutputDrained(ConnId c) {
   if (c >= conns_.size() || conns_[c] == nullptr) return;
   const SessionId id = conns_[c]->session;
   if (id != router::kNoSession) Pump(*sessions_[id]);
+}
+
+bool MqttEngine::LogQos2Out(Session& s, const Outbound& out, uint16_t packet_id) {
+  if (out.qos != 2 || !out.tracked || !s.logged || persistence_ == nullptr) return false;
+  const Message& m = *out.message;
+  absl::StatusOr<uint64_t> offset = persistence_->AppendQos2Out(
+      s.client_id,
+      {.packet_id = packet_id, .partition = m.log_partition(), .offset = m.log_offset()});
+  // On a failed log the message still goes out: the log keeps nothing more
+  // from here on, so no restart could resend it anyway.
+  if (!offset.ok()) return false;
+  transport_->HoldOutput(s.conn, *offset);
+  return true;
 }
 
 bool MqttEngine::SendPublish(Session& s, const Outbound& out, uint16_t packet_id, bool dup) {

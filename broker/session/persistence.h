@@ -41,6 +41,15 @@ struct SessionState {
   std::vector<std::pair<std::string, router::SubscriptionOptions>> subscriptions;
 };
 
+// A QoS 2 PUBLISH sent to a logged session's client and not yet completed
+// (PUBCOMP): the packet id the client knows it by survives a restart.
+struct OutboundQos2 {
+  uint16_t packet_id = 0;
+  bool released = false;   // PUBREC received, PUBREL sent
+  uint32_t partition = 0;  // the message's log position (while not released)
+  uint64_t offset = 0;
+};
+
 // A persistent session rebuilt from the log at start-up (broker/persist/
 // recovery.h), handed to the owner shard's engine (MqttEngine::Restore).
 struct RestoredSession {
@@ -56,6 +65,10 @@ struct RestoredSession {
   std::vector<Owed> queue;
   // QoS 2 PUBLISHes received from this client and not yet released (PUBREL).
   std::vector<uint16_t> inbound_qos2;
+  // QoS 2 PUBLISHes sent to this client and not yet completed. One not
+  // released whose message is in `queue` is resent with its packet id; any
+  // other is in its PUBREL phase (its message was acknowledged or dropped).
+  std::vector<OutboundQos2> outbound_qos2;
   // Per log partition: every message of partition p below consumed[p] is
   // settled for this session (delivered and acknowledged, or not owed).
   std::vector<uint64_t> consumed;
@@ -114,14 +127,28 @@ class Persistence {
   virtual absl::StatusOr<uint64_t> AppendQos2Release(std::string_view client_id,
                                                      uint16_t packet_id) = 0;
 
+  // Outbound QoS 2 to a logged session, exactly once across a restart: a
+  // PUBLISH goes out after its record (released = false) is durable, so a
+  // restart resends it with the same packet id, which the client recognises;
+  // its PUBREL after the record with released = true, so a restart resends
+  // the PUBREL, not the message. The completion (PUBCOMP) is best effort: a
+  // PUBREL resent for a completed id is answered and delivers nothing.
+  virtual absl::StatusOr<uint64_t> AppendQos2Out(std::string_view client_id,
+                                                 const OutboundQos2& out) = 0;
+  virtual void AppendQos2OutComplete(std::string_view client_id, uint16_t packet_id) = 0;
+
   // A checkpoint re-writes the state this shard owns, so that retention may
   // delete the segments where it was first written: between Begin and End,
-  // every logged session (AppendSession, AppendConsumed, AppendQos2Pending)
+  // every logged session (AppendSession, AppendConsumed, AppendQos2Pending,
+  // AppendQos2OutPending)
   // and the retained messages whose record is in this shard's partition
   // (AppendRetainedCopy). Best effort, like AppendConsumed.
   virtual void AppendCheckpointBegin() = 0;
   virtual void AppendRetainedCopy(const Message& message) = 0;
   virtual void AppendQos2Pending(std::string_view client_id, std::span<const uint16_t> ids) = 0;
+  // Replaces what earlier records said of the session's outbound QoS 2.
+  virtual void AppendQos2OutPending(std::string_view client_id,
+                                    std::span<const OutboundQos2> entries) = 0;
   virtual void AppendCheckpointEnd() = 0;
 
   // Reads history synchronously (the shard's loop waits): callers bound

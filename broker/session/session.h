@@ -51,6 +51,8 @@ struct InFlight {
   // Sent on an earlier connection, not yet resent on this one: the client's
   // Receive Maximum holds it back (MQTT 5.0 4.9).
   bool resend_pending = false;
+  // QoS 2 whose packet id is in the log (Persistence::AppendQos2Out).
+  bool logged = false;
 };
 
 // The QoS 2 packet ids a client has sent and not yet released: a sorted

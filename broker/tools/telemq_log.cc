@@ -204,6 +204,12 @@ std::string PayloadText(std::span<const uint8_t> p) {
   return "base64:" + b64;
 }
 
+std::string DescribeQos2Out(const session::OutboundQos2& o) {
+  return o.released
+             ? absl::StrCat("packet_id=", o.packet_id, " released")
+             : absl::StrCat("packet_id=", o.packet_id, " message=", o.partition, ":", o.offset);
+}
+
 std::string Describe(const storage::Record& r) {
   switch (r.type) {
     case persist::kRecordMessage: {
@@ -235,10 +241,27 @@ std::string Describe(const storage::Record& r) {
       for (size_t i = 0; i < c.size(); ++i) absl::StrAppend(&out, i ? " " : "", c[i]);
       return out + "]";
     }
-    case persist::kRecordQos2Release: {
+    case persist::kRecordQos2Release:
+    case persist::kRecordQos2OutComplete: {
       uint16_t id = 0;
       if (!persist::DecodeQos2ReleaseValue(r.value, &id)) return "UNDECODABLE release";
       return absl::StrCat("client=", std::string(r.key), " packet_id=", id);
+    }
+    case persist::kRecordQos2Out: {
+      session::OutboundQos2 o;
+      if (!persist::DecodeQos2OutValue(r.value, &o)) return "UNDECODABLE qos2-out";
+      return absl::StrCat("client=", std::string(r.key), " ", DescribeQos2Out(o));
+    }
+    case persist::kRecordQos2OutPending: {
+      std::vector<session::OutboundQos2> entries;
+      if (!persist::DecodeQos2OutPendingValue(r.value, &entries)) {
+        return "UNDECODABLE qos2-out-pending";
+      }
+      std::string out = absl::StrCat("client=", std::string(r.key), " [");
+      for (size_t i = 0; i < entries.size(); ++i) {
+        absl::StrAppend(&out, i ? "; " : "", DescribeQos2Out(entries[i]));
+      }
+      return out + "]";
     }
     default:
       return absl::StrCat("type ", r.type, " key_bytes=", r.key.size(),

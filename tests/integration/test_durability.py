@@ -73,6 +73,29 @@ class DurabilityTest(DurableTestBase):
         self.assertEqual([p.payload for p in got], [b'%d' % i for i in range(10)])
         self.assertTrue(all(p.qos == 2 for p in got))
 
+    def test_a_qos2_delivery_keeps_its_packet_id_across_kill_9(self):
+        """Exactly once across crashes: a QoS 2 PUBLISH the client received comes back with
+        the same packet id and DUP; once the client sent PUBREC, what comes back after a
+        crash is the PUBREL, never the message again."""
+        c = self.connected('dur-q2out', clean=False)
+        c.subscribe([('q2o/#', 2)])
+        self.connected().publish('q2o/x', b'once', qos=2, pid=1)
+        first = c.recv_publish()
+        self.assertEqual((first.payload, first.qos, first.dup), (b'once', 2, False))
+        self.reconnect_after(crash=True)
+        c = self.resume('dur-q2out')
+        again = c.recv_publish()
+        self.assertEqual((again.payload, again.pid, again.dup), (b'once', first.pid, True))
+        c.send(m.ack(m.PUBREC, first.pid))
+        self.assertEqual(c.expect(m.PUBREL).pid, first.pid)
+        self.reconnect_after(crash=True)
+        c = self.resume('dur-q2out')
+        self.assertEqual(c.expect(m.PUBREL).pid, first.pid)
+        c.send(m.ack(m.PUBCOMP, first.pid))
+        # Nothing else is owed: a new message is the next packet.
+        self.connected().publish('q2o/next', b'next', qos=2, pid=2)
+        self.assertEqual(c.recv_publish().payload, b'next')
+
     def test_subscriptions_survive_kill_9(self):
         self.offline('dur-subs', [('s/a', 1), ('s/b/+', 1)])
         self.reconnect_after(crash=True)
