@@ -105,10 +105,42 @@ void EncodePingreq(OutBuffer& out, int version) { Append(out, mqtt::Pingreq{}, v
 void EncodeDisconnect(OutBuffer& out, int version) { Append(out, mqtt::Disconnect{}, version); }
 
 FrameReader::FrameReader(int version)
-    : decoder_(mqtt::DecoderOptions{.role = mqtt::Role::kClient, .version = Version(version)}) {}
+    : v5_(version == 5),
+      decoder_(mqtt::DecoderOptions{.role = mqtt::Role::kClient, .version = Version(version)}) {}
+
+bool FrameReader::DecodePublish311(std::span<const uint8_t> bytes, InPacket* out, size_t* used) {
+  if (bytes.size() < 2 || (bytes[0] >> 4) != 3) return false;
+  const uint8_t qos = (bytes[0] >> 1) & 3;
+  if (qos == 3) return false;
+  size_t remaining = 0;
+  size_t i = 1;
+  for (int shift = 0;; shift += 7, ++i) {
+    if (i >= bytes.size() || i > 4) return false;
+    remaining |= size_t{bytes[i] & 0x7fu} << shift;
+    if ((bytes[i] & 0x80) == 0) break;
+  }
+  const size_t body = i + 1;
+  if (bytes.size() - body < remaining) return false;  // incomplete: the codec says so
+  if (remaining < 2) return false;
+  const size_t topic_size = size_t{bytes[body]} << 8 | bytes[body + 1];
+  const size_t header = 2 + topic_size + (qos > 0 ? 2 : 0);
+  if (remaining < header) return false;
+  const uint8_t* p = bytes.data() + body;
+  out->kind = InKind::kPublish;
+  out->qos = qos;
+  out->retain = (bytes[0] & 1) != 0;
+  out->dup = (bytes[0] & 8) != 0;
+  out->topic = {reinterpret_cast<const char*>(p + 2), topic_size};
+  out->packet_id = qos > 0 ? static_cast<uint16_t>(p[2 + topic_size] << 8 | p[3 + topic_size]) : 0;
+  if (qos > 0 && out->packet_id == 0) return false;
+  out->payload = {p + header, remaining - header};
+  *used = body + remaining;
+  return true;
+}
 
 absl::Status FrameReader::DecodeOne(std::span<const uint8_t> bytes, InPacket* out, size_t* used) {
   *used = 0;
+  if (!v5_ && DecodePublish311(bytes, out, used)) return absl::OkStatus();
   const mqtt::DecodeResult r = decoder_.Decode(bytes, &packet_);
   if (r.status == mqtt::DecodeStatus::kNeedMore) return absl::OkStatus();
   if (r.status == mqtt::DecodeStatus::kError) {

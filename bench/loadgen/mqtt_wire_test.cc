@@ -119,6 +119,51 @@ TEST(FrameReaderTest, RandomReadBoundariesGiveTheSamePackets) {
   }
 }
 
+// 3.1.1 PUBLISHes take a fast path past the codec: it must read every form
+// as the codec does (QoS, flags, a two-byte remaining length, an empty
+// payload) and leave anything malformed to the codec.
+TEST(FrameReaderTest, FastPublishPathReadsWhatTheCodecReads) {
+  std::vector<uint8_t> bytes;
+  auto add = [&](mqtt::Publish p) {
+    std::vector<uint8_t> one(mqtt::EncodedSize(p, mqtt::ProtocolVersion::kV311));
+    mqtt::Encode(p, mqtt::ProtocolVersion::kV311, one);
+    bytes.insert(bytes.end(), one.begin(), one.end());
+  };
+  const std::string big(300, 'b');
+  const std::vector<uint8_t> big_payload(big.begin(), big.end());
+  add({.qos = mqtt::QoS::kAtMostOnce, .topic = "a/b"});
+  add({.qos = mqtt::QoS::kAtLeastOnce, .topic = "t", .packet_id = 9, .payload = big_payload});
+  add({.dup = true,
+       .qos = mqtt::QoS::kExactlyOnce,
+       .retain = true,
+       .topic = "x/y/z",
+       .packet_id = 65535,
+       .payload = big_payload});
+  std::vector<InPacket> got;
+  FrameReader reader(4);
+  ASSERT_TRUE(reader.Feed(bytes, [&](const InPacket& p) { got.push_back(p); }).ok());
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].topic, "a/b");
+  EXPECT_EQ(got[0].qos, 0);
+  EXPECT_TRUE(got[0].payload.empty());
+  EXPECT_EQ(got[1].packet_id, 9);
+  EXPECT_EQ(got[1].payload.size(), 300u);
+  EXPECT_EQ(got[2].topic, "x/y/z");
+  EXPECT_EQ(got[2].qos, 2);
+  EXPECT_TRUE(got[2].retain);
+  EXPECT_TRUE(got[2].dup);
+  EXPECT_EQ(got[2].packet_id, 65535);
+
+  // Malformed PUBLISHes still reach the codec, which names the fault.
+  for (std::vector<uint8_t> bad : {std::vector<uint8_t>{0x32, 0x04, 0x00, 0x01, 'a', 0x00},
+                                   std::vector<uint8_t>{0x30, 0x01, 0x00},
+                                   std::vector<uint8_t>{0x36, 0x05, 0x00, 0x01, 'a', 0x00, 0x01},
+                                   std::vector<uint8_t>{0x30, 0x03, 0x00, 0x05, 'a'}}) {
+    FrameReader r(4);
+    EXPECT_FALSE(r.Feed(bad, [](const InPacket&) {}).ok()) << int{bad[0]};
+  }
+}
+
 TEST(FrameReaderTest, MalformedPacketIsAnErrorNamingTheCause) {
   FrameReader reader(4);
   const uint8_t bad[] = {0x00, 0x00};  // packet type 0 is reserved
