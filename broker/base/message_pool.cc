@@ -1,8 +1,10 @@
 #include "broker/base/message_pool.h"
 
 #include <array>
-#include <mutex>
 #include <new>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace telemq {
 
@@ -31,32 +33,33 @@ size_t ClassBytes(uint8_t size_class) {
 }  // namespace
 
 struct MessagePool::Registry {
-  std::mutex mu;
-  std::array<MessagePool*, kMaxPools> pools{};
-  uint32_t count = 0;
+  absl::Mutex mu;
+  std::array<MessagePool*, kMaxPools> pools ABSL_GUARDED_BY(mu) = {};
+  std::array<bool, kMaxPools> attached ABSL_GUARDED_BY(mu) = {};
+  uint32_t count ABSL_GUARDED_BY(mu) = 0;
 
   static Registry& Get() {
     static Registry* r = new Registry();  // never destroyed: blocks outlive threads
     return *r;
   }
   MessagePool* Attach() {
-    std::lock_guard<std::mutex> lock(mu);
+    absl::MutexLock lock(&mu);
     for (uint32_t i = 0; i < count; ++i) {
-      if (!pools[i]->attached_) {
-        pools[i]->attached_ = true;
+      if (!attached[i]) {
+        attached[i] = true;
         return pools[i];
       }
     }
     if (count == kMaxPools) return nullptr;
     MessagePool* p = new MessagePool();
     p->id_ = count;
-    p->attached_ = true;
+    attached[count] = true;
     pools[count++] = p;
     return p;
   }
   void Detach(MessagePool* p) {
-    std::lock_guard<std::mutex> lock(mu);
-    p->attached_ = false;
+    absl::MutexLock lock(&mu);
+    attached[p->id_] = false;
   }
 };
 

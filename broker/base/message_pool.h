@@ -86,8 +86,7 @@ class MessagePool {
   alignas(64) Block* free_[kClasses] = {};
   size_t cached_bytes_ = 0;
   size_t cached_blocks_ = 0;
-  uint32_t id_ = 0;
-  bool attached_ = false;  // guarded by the registry's mutex
+  uint32_t id_ = 0;  // index in the registry, fixed at creation
 };
 
 }  // namespace telemq
