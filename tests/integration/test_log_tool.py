@@ -63,6 +63,24 @@ class LogToolTest(BrokerTest):
         self.assertIn('payload=21.5', r.stdout)
         self.assertIn('payload=base64:AP8=', r.stdout)
 
+    def test_dump_shows_an_outbound_qos2_flow(self):
+        self.broker.restart()
+        self.port = self.broker.port
+        sub = self.connected('tool-q2', clean=False)
+        sub.subscribe([('q2/#', 2)])
+        self.connected().publish('q2/x', b'v', qos=2, pid=1)
+        msg = sub.recv_publish()
+        sub.send(m.ack(m.PUBREC, msg.pid))
+        sub.expect(m.PUBREL)
+        sub.send(m.ack(m.PUBCOMP, msg.pid))
+        sub.ping()  # answered after the PUBCOMP was handled
+        self.broker.stop()
+        r = self.tool('dump', self.data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('qos2-out client=tool-q2 packet_id=%d message=0:' % msg.pid, r.stdout)
+        self.assertIn('qos2-out client=tool-q2 packet_id=%d released' % msg.pid, r.stdout)
+        self.assertIn('qos2-out-complete client=tool-q2 packet_id=%d' % msg.pid, r.stdout)
+
     def test_export_writes_json_lines_filtered_by_topic(self):
         r = self.tool('export', self.data, '--topic', 'plant/+/temp')
         self.assertEqual(r.returncode, 0, r.stderr)
