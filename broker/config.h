@@ -48,7 +48,7 @@ struct BrokerConfig {
   // QoS 0 PUBLISHes on topics matching these filters are logged too.
   std::vector<std::string> persist_filters;
   uint32_t replay_max_messages = 100000;  // per filter of a SUBSCRIBE with replay-from
-  bool help = false;  // --help was given
+  bool help = false;                      // --help was given
 };
 
 // Parses argv (argv[0] is skipped). A --config=<file> flag is read first,

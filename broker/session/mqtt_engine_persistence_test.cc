@@ -159,8 +159,9 @@ class PersistenceTest : public ::testing::Test {
     const std::vector<uint8_t> w = Wire(p, v);
     engine_.OnBytes(c, w);
   }
-  ConnId Connect(std::string_view id, bool clean, ProtocolVersion v = kV311,
-                 bool expect_present = false) {
+  // Sends a CONNECT and leaves the answer (CONNACK and what follows it) in
+  // the transport for the test to take.
+  ConnId SendConnect(std::string_view id, bool clean, ProtocolVersion v = kV311) {
     const ConnId c = Open();
     mqtt::Connect p;
     p.version = v;
@@ -168,6 +169,11 @@ class PersistenceTest : public ::testing::Test {
     p.clean_start = clean;
     if (v == kV5 && !clean) p.properties.SetInt(mqtt::PropertyId::kSessionExpiryInterval, 600);
     Feed(c, p, v);
+    return c;
+  }
+  ConnId Connect(std::string_view id, bool clean, ProtocolVersion v = kV311,
+                 bool expect_present = false) {
+    const ConnId c = SendConnect(id, clean, v);
     std::vector<Packet> out = t_.Take(c, v);
     EXPECT_GE(out.size(), 1u);
     if (!out.empty()) {
@@ -391,12 +397,7 @@ TEST_F(PersistenceTest, RestoredQueueIsDeliveredAfterTheConnack) {
   r.queue.push_back({m, 1, false, {}});
   r.consumed = {6};
   engine_.Restore(std::move(r));
-  const ConnId c = Open();
-  mqtt::Connect p;
-  p.version = kV311;
-  p.client_id = "sub";
-  p.clean_start = false;
-  Feed(c, p);
+  const ConnId c = SendConnect("sub", false);
   std::vector<Packet> out = t_.Take(c, kV311);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_TRUE(std::get<mqtt::Connack>(out[0]).session_present);
@@ -417,12 +418,7 @@ TEST_F(PersistenceTest, RestoredSubscriptionsReceiveNewMessages) {
   engine_.Restore(std::move(r));
   const ConnId pub = Connect("pub", true);
   Publish(pub, "a/x", QoS::kAtLeastOnce, 1);
-  const ConnId sub = Open();
-  mqtt::Connect p;
-  p.version = kV311;
-  p.client_id = "sub";
-  p.clean_start = false;
-  Feed(sub, p);
+  const ConnId sub = SendConnect("sub", false);
   EXPECT_EQ(Only<mqtt::Publish>(t_.Take(sub, kV311)).size(), 1u);
 }
 
@@ -528,12 +524,7 @@ TEST_F(PersistenceTest, RestoredOutboundQos2KeepsItsPacketIds) {
                      {.packet_id = 41, .released = true},
                      {.packet_id = 42, .partition = 0, .offset = 3}};  // consumed before the crash
   engine_.Restore(std::move(r));
-  const ConnId c = Open();
-  mqtt::Connect p;
-  p.version = kV311;
-  p.client_id = "sub";
-  p.clean_start = false;
-  Feed(c, p);
+  const ConnId c = SendConnect("sub", false);
   std::vector<Packet> out = t_.Take(c, kV311);
   ASSERT_FALSE(out.empty());
   EXPECT_TRUE(std::get<mqtt::Connack>(out[0]).session_present);
@@ -613,12 +604,7 @@ TEST_F(PersistenceTest, AFailedLogClosesAnMqtt311Qos1Publisher) {
 
 TEST_F(PersistenceTest, AFailedLogRefusesAPersistentSession) {
   log_.failed = true;
-  const ConnId c = Open();
-  mqtt::Connect p;
-  p.version = kV311;
-  p.client_id = "dev";
-  p.clean_start = false;
-  Feed(c, p);
+  const ConnId c = SendConnect("dev", false);
   auto out = t_.Take(c, kV311);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(std::get<mqtt::Connack>(out[0]).reason_code, ReasonCode::kServerUnavailable);
@@ -912,12 +898,7 @@ TEST_F(BacklogTest, ARestoredSpilledSessionReadsItsBacklogFromTheLog) {
   r.consumed = {log_.history.back()->log_offset() + 1};
   r.spill_from = {log_.history[2]->log_offset()};
   engine_.Restore(std::move(r));
-  const ConnId c = Open();
-  mqtt::Connect p;
-  p.version = kV311;
-  p.client_id = "sub";
-  p.clean_start = false;
-  Feed(c, p);
+  const ConnId c = SendConnect("sub", false);
   EXPECT_EQ(Drain(c, 6), Numbers(0, 6));
   EXPECT_GE(log_.history_reads, 1);
   engine_.FlushConsumed();
@@ -942,12 +923,7 @@ TEST_F(BacklogTest, NoLocalIsHonouredWhenReadingBack) {
   r.consumed = {52};
   r.spill_from = {50};
   engine_.Restore(std::move(r));
-  const ConnId me = Open();
-  mqtt::Connect p;
-  p.version = kV311;
-  p.client_id = "me";
-  p.clean_start = false;
-  Feed(me, p);
+  const ConnId me = SendConnect("me", false);
   EXPECT_EQ(Drain(me, 2), std::vector<std::string>{"other"});
 }
 

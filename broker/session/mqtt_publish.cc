@@ -274,7 +274,8 @@ void MqttEngine::Enqueue(Session& s, Outbound out) {
       if (out.tracked) s.AddPending(*out.message);
       const InFlight::State state =
           out.qos == 1 ? InFlight::State::kAwaitPuback : InFlight::State::kAwaitPubrec;
-      s.inflight.push_back(InFlight{std::move(out), id, state, false, logged});
+      s.inflight.push_back(
+          InFlight{.out = std::move(out), .packet_id = id, .state = state, .logged = logged});
     } else if (logged) {
       persistence_->AppendQos2OutComplete(s.client_id, id);
     }
@@ -345,9 +346,11 @@ void MqttEngine::Pump(Session& s) {
       continue;
     }
     const uint8_t qos = out.qos;
-    s.inflight.push_back(InFlight{
-        std::move(out), id,
-        qos == 1 ? InFlight::State::kAwaitPuback : InFlight::State::kAwaitPubrec, false, logged});
+    s.inflight.push_back(
+        InFlight{.out = std::move(out),
+                 .packet_id = id,
+                 .state = qos == 1 ? InFlight::State::kAwaitPuback : InFlight::State::kAwaitPubrec,
+                 .logged = logged});
   }
 }
 

@@ -152,6 +152,8 @@ class Shard final : public session::Transport {
   void OnSend(uint32_t slot, const io_uring_cqe& cqe);
   void DrainMailboxes();
   void Apply(Mail& mail);  // one mail from another shard
+  // Tells every other shard that this one gained or lost interest in `filter`.
+  void MailInterest(Mail::Kind kind, std::string_view filter);
   void FlushSends();
   void FlushOutbox();
   void Shutdown();

@@ -69,15 +69,7 @@ router::SubscribeResult Shard::Subscribe(session::SessionId s, std::string_view 
   const router::SubscribeResult r = local_.Subscribe(s, filter, options);
   if (r.interest_added && group_->size() > 1) {
     interest_.Add(filter, index_);
-    for (uint32_t t = 0; t < group_->size(); ++t) {
-      if (t == index_) continue;
-      Mail mail;
-      mail.kind = Mail::Kind::kInterestAdd;
-      mail.from = index_;
-      mail.extra = std::make_unique<MailExtra>();
-      mail.extra->subscription = std::string(filter);
-      Post(t, std::move(mail));
-    }
+    MailInterest(Mail::Kind::kInterestAdd, filter);
   }
   return r;
 }
@@ -86,15 +78,19 @@ void Shard::Unsubscribe(session::SessionId s, std::string_view filter) {
   const router::UnsubscribeResult r = local_.Unsubscribe(s, filter);
   if (r.interest_removed && group_->size() > 1) {
     interest_.Remove(filter, index_);
-    for (uint32_t t = 0; t < group_->size(); ++t) {
-      if (t == index_) continue;
-      Mail mail;
-      mail.kind = Mail::Kind::kInterestRemove;
-      mail.from = index_;
-      mail.extra = std::make_unique<MailExtra>();
-      mail.extra->subscription = std::string(filter);
-      Post(t, std::move(mail));
-    }
+    MailInterest(Mail::Kind::kInterestRemove, filter);
+  }
+}
+
+void Shard::MailInterest(Mail::Kind kind, std::string_view filter) {
+  for (uint32_t t = 0; t < group_->size(); ++t) {
+    if (t == index_) continue;
+    Mail mail;
+    mail.kind = kind;
+    mail.from = index_;
+    mail.extra = std::make_unique<MailExtra>();
+    mail.extra->subscription = std::string(filter);
+    Post(t, std::move(mail));
   }
 }
 
