@@ -2,11 +2,12 @@
 (MQTT 3.1.1 sections 3.1, 3.2, 3.12, 4.1)."""
 import os
 import re
+import subprocess
 import time
 import unittest
 
 import mqtt_raw as m
-from broker import Broker, BrokerTest, IS_MOSQUITTO, mosquitto_deviates, telemq_only
+from broker import BINARY, Broker, BrokerTest, IS_MOSQUITTO, mosquitto_deviates, telemq_only
 
 
 class ConnectTest(BrokerTest):
@@ -152,6 +153,17 @@ class StartupShutdownTest(BrokerTest):
         with self.assertRaises(Exception):
             b.start(timeout=5)
         self.assertNotEqual(b.proc.returncode, 0)
+
+    @telemq_only('listener start-up')
+    def test_a_second_broker_on_the_same_port_is_refused(self):
+        # The listeners use SO_REUSEPORT, which would let a second broker share
+        # the port and take a part of the clients.
+        r = subprocess.run([BINARY, '--port', str(self.port),
+                            '--data-dir', os.path.join(self.broker.dir, 'other-data')],
+                           capture_output=True, timeout=10)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b'Address already in use', r.stderr)
+        self.connected().ping()  # the first broker still serves
 
 
 if __name__ == '__main__':
