@@ -48,6 +48,15 @@ struct MqttEngine::Connection {
   }
 };
 
+// Clears `f`'s resend_pending mark and the connection's count of them (a
+// template: MqttEngine::Connection is private to the engine).
+template <typename Conn>
+void ClearResendPending(InFlight* f, Conn& conn) {
+  if (f == nullptr || !f->resend_pending) return;
+  f->resend_pending = false;
+  --conn.resend_pending;
+}
+
 // Clamp helper for in-flight windows.
 inline uint32_t InflightLimit(uint32_t configured, uint16_t receive_max) {
   return configured < receive_max ? configured : receive_max;

@@ -1,5 +1,7 @@
 // Connection life cycle: bytes in, packets dispatched, closes, keep-alive,
-// wills and session expiry. CONNECT and DISCONNECT: mqtt_connect.cc.
+// wills and session expiry. CONNECT and DISCONNECT: mqtt_connect.cc; PUBLISH
+// and its acknowledgements: mqtt_publish.cc; delivery to sessions:
+// mqtt_deliver.cc; SUBSCRIBE: mqtt_subscribe.cc.
 
 #include "absl/strings/str_cat.h"
 #include "broker/base/log.h"
