@@ -23,13 +23,6 @@ void Append(OutBuffer& out, const mqtt::Packet& packet, int version) {
   out.Commit(mqtt::Encode(packet, Version(version), {dst, size}));
 }
 
-template <typename Ack>
-void AppendAck(OutBuffer& out, int version, uint16_t packet_id) {
-  Ack ack;
-  ack.packet_id = packet_id;
-  Append(out, ack, version);
-}
-
 }  // namespace
 
 absl::string_view CodeName(uint8_t code) {
@@ -87,17 +80,17 @@ uint8_t* PublishEncoder::Append(OutBuffer& out, uint16_t packet_id) {
   return dst + h;
 }
 
-void EncodeAck(OutBuffer& out, int version, AckKind kind, uint16_t packet_id) {
-  switch (kind) {
-    case AckKind::kPuback:
-      return AppendAck<mqtt::Puback>(out, version, packet_id);
-    case AckKind::kPubrec:
-      return AppendAck<mqtt::Pubrec>(out, version, packet_id);
-    case AckKind::kPubrel:
-      return AppendAck<mqtt::Pubrel>(out, version, packet_id);
-    case AckKind::kPubcomp:
-      return AppendAck<mqtt::Pubcomp>(out, version, packet_id);
-  }
+void EncodeAck(OutBuffer& out, int /*version*/, AckKind kind, uint16_t packet_id) {
+  // A success acknowledgement is the same four bytes in both versions: 5.0
+  // omits reason code 0 when there are no properties (3.4.2.1). Written
+  // directly: the client sends one per QoS 1/2 message it receives.
+  static constexpr uint8_t kFirstByte[] = {0x40, 0x50, 0x62, 0x70};  // PUBREL: flags 0010
+  uint8_t* dst = out.Reserve(4);
+  dst[0] = kFirstByte[static_cast<size_t>(kind)];
+  dst[1] = 2;
+  dst[2] = static_cast<uint8_t>(packet_id >> 8);
+  dst[3] = static_cast<uint8_t>(packet_id);
+  out.Commit(4);
 }
 
 void EncodePingreq(OutBuffer& out, int version) { Append(out, mqtt::Pingreq{}, version); }
@@ -138,9 +131,25 @@ bool FrameReader::DecodePublish311(std::span<const uint8_t> bytes, InPacket* out
   return true;
 }
 
+bool FrameReader::DecodeShortAck(std::span<const uint8_t> bytes, InPacket* out, size_t* used) {
+  if (bytes.size() < 4 || bytes[1] != 2) return false;
+  static constexpr InKind kKinds[] = {InKind::kPuback, InKind::kPubrec, InKind::kPubrel,
+                                      InKind::kPubcomp};
+  const uint8_t type = bytes[0] >> 4;
+  if (type < 4 || type > 7) return false;
+  const uint8_t flags = type == 6 ? 0x2 : 0x0;
+  if ((bytes[0] & 0x0f) != flags) return false;
+  const uint16_t id = static_cast<uint16_t>(bytes[2] << 8 | bytes[3]);
+  if (id == 0) return false;
+  *out = {.kind = kKinds[type - 4], .code = 0, .packet_id = id};
+  *used = 4;
+  return true;
+}
+
 absl::Status FrameReader::DecodeOne(std::span<const uint8_t> bytes, InPacket* out, size_t* used) {
   *used = 0;
   if (!v5_ && DecodePublish311(bytes, out, used)) return absl::OkStatus();
+  if (DecodeShortAck(bytes, out, used)) return absl::OkStatus();
   const mqtt::DecodeResult r = decoder_.Decode(bytes, &packet_);
   if (r.status == mqtt::DecodeStatus::kNeedMore) return absl::OkStatus();
   if (r.status == mqtt::DecodeStatus::kError) {

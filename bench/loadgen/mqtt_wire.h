@@ -134,6 +134,10 @@ class FrameReader {
   // fifth of the client's CPU per message). False: not that case; the codec
   // decodes it, or reports what is wrong.
   static bool DecodePublish311(std::span<const uint8_t> bytes, InPacket* out, size_t* used);
+  // Likewise a complete PUBACK, PUBREC, PUBREL or PUBCOMP of two bytes'
+  // remaining length (3.1.1, or 5.0 success without properties): what a
+  // QoS 1/2 run receives most.
+  static bool DecodeShortAck(std::span<const uint8_t> bytes, InPacket* out, size_t* used);
 
   bool v5_ = false;
   mqtt::Decoder decoder_;

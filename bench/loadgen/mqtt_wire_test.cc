@@ -164,6 +164,80 @@ TEST(FrameReaderTest, FastPublishPathReadsWhatTheCodecReads) {
   }
 }
 
+TEST(EncodeTest, AcksAreWhatTheBrokersDecoderReads) {
+  for (int version : {4, 5}) {
+    OutBuffer out;
+    EncodeAck(out, version, AckKind::kPuback, 1);
+    EncodeAck(out, version, AckKind::kPubrec, 2);
+    EncodeAck(out, version, AckKind::kPubrel, 300);
+    EncodeAck(out, version, AckKind::kPubcomp, 65535);
+    mqtt::Decoder decoder(
+        {.role = mqtt::Role::kServer,
+         .version = version == 5 ? mqtt::ProtocolVersion::kV5 : mqtt::ProtocolVersion::kV311});
+    auto bytes = out.Pending();
+    std::vector<mqtt::Packet> got(4);
+    for (mqtt::Packet& p : got) {
+      auto r = decoder.Decode(bytes, &p);
+      ASSERT_TRUE(r.ok()) << mqtt::DecodeErrorName(r.error);
+      bytes = bytes.subspan(r.consumed);
+    }
+    EXPECT_TRUE(bytes.empty());
+    EXPECT_EQ(std::get<mqtt::Puback>(got[0]).packet_id, 1);
+    EXPECT_EQ(std::get<mqtt::Pubrec>(got[1]).packet_id, 2);
+    EXPECT_EQ(std::get<mqtt::Pubrel>(got[2]).packet_id, 300);
+    EXPECT_EQ(std::get<mqtt::Pubcomp>(got[3]).packet_id, 65535);
+    for (const mqtt::Packet& p : got) {
+      std::visit(
+          [](const auto& a) {
+            if constexpr (requires { a.reason_code; }) {
+              EXPECT_EQ(a.reason_code, mqtt::ReasonCode::kSuccess);
+            }
+          },
+          p);
+    }
+  }
+}
+
+TEST(FrameReaderTest, FastAckPathReadsWhatTheCodecReads) {
+  for (auto version : {mqtt::ProtocolVersion::kV311, mqtt::ProtocolVersion::kV5}) {
+    std::vector<uint8_t> bytes;
+    auto add = [&](const mqtt::Packet& p) {
+      std::vector<uint8_t> one(mqtt::EncodedSize(p, version));
+      mqtt::Encode(p, version, one);
+      bytes.insert(bytes.end(), one.begin(), one.end());
+    };
+    add(mqtt::Puback{.packet_id = 7});
+    add(mqtt::Pubrec{.packet_id = 8});
+    add(mqtt::Pubrel{.packet_id = 9});
+    add(mqtt::Pubcomp{.packet_id = 10});
+    if (version == mqtt::ProtocolVersion::kV5) {  // a reason code: the codec's path
+      add(mqtt::Puback{.packet_id = 11, .reason_code = mqtt::ReasonCode::kNoMatchingSubscribers});
+    }
+    std::vector<InPacket> got;
+    FrameReader reader(version == mqtt::ProtocolVersion::kV5 ? 5 : 4);
+    ASSERT_TRUE(reader.Feed(bytes, [&](const InPacket& p) { got.push_back(p); }).ok());
+    ASSERT_EQ(got.size(), version == mqtt::ProtocolVersion::kV5 ? 5u : 4u);
+    const InKind kinds[] = {InKind::kPuback, InKind::kPubrec, InKind::kPubrel, InKind::kPubcomp};
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_EQ(got[i].kind, kinds[i]);
+      EXPECT_EQ(got[i].packet_id, 7 + i);
+      EXPECT_EQ(got[i].code, 0);
+    }
+    if (got.size() == 5) {
+      EXPECT_EQ(got[4].kind, InKind::kPuback);
+      EXPECT_EQ(got[4].code, 0x10);
+    }
+  }
+  // Malformed acks still reach the codec: packet id 0, PUBREL without its
+  // flag bits, PUBACK with reserved flag bits.
+  for (std::vector<uint8_t> bad :
+       {std::vector<uint8_t>{0x40, 0x02, 0x00, 0x00}, std::vector<uint8_t>{0x60, 0x02, 0x00, 0x01},
+        std::vector<uint8_t>{0x42, 0x02, 0x00, 0x01}}) {
+    FrameReader r(4);
+    EXPECT_FALSE(r.Feed(bad, [](const InPacket&) {}).ok()) << int{bad[0]};
+  }
+}
+
 TEST(FrameReaderTest, MalformedPacketIsAnErrorNamingTheCause) {
   FrameReader reader(4);
   const uint8_t bad[] = {0x00, 0x00};  // packet type 0 is reserved
