@@ -74,7 +74,10 @@ class FakeTransport : public Transport {
     while (!rest.empty()) {
       mqtt::Packet p;
       mqtt::DecodeResult r = d.Decode(rest, &p);
-      if (!r.ok()) break;
+      if (!r.ok()) {
+        malformed_output_ += rest.size();  // an error, or a packet written in part
+        break;
+      }
       out.push_back(p);
       rest = rest.subspan(r.consumed);
     }
@@ -83,6 +86,8 @@ class FakeTransport : public Transport {
     return out;
   }
   size_t PendingBytes(ConnId c) { return output_[c].size(); }
+  // Bytes Take could not decode as whole server packets, over all calls.
+  size_t malformed_output() const { return malformed_output_; }
   bool closed(ConnId c) const { return closed_.count(c) != 0; }
 
   struct HandOffRecord {
@@ -108,6 +113,7 @@ class FakeTransport : public Transport {
   std::map<ConnId, std::vector<uint8_t>> output_;
   std::vector<std::vector<uint8_t>> kept_;
   size_t reserved_at_ = 0;
+  size_t malformed_output_ = 0;
   std::set<ConnId> closed_;
   std::vector<HandOffRecord> handoffs_;
   router::SubscriptionTrie trie_;
