@@ -5,6 +5,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "broker/base/mutex_lock.h"
 
 namespace telemq {
 
@@ -43,7 +44,7 @@ struct MessagePool::Registry {
     return *r;
   }
   MessagePool* Attach() {
-    absl::MutexLock lock(&mu);
+    MutexLock lock(&mu);
     for (uint32_t i = 0; i < count; ++i) {
       if (!attached[i]) {
         attached[i] = true;
@@ -58,7 +59,7 @@ struct MessagePool::Registry {
     return p;
   }
   void Detach(MessagePool* p) {
-    absl::MutexLock lock(&mu);
+    MutexLock lock(&mu);
     attached[p->id_] = false;
   }
 };
