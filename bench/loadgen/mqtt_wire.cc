@@ -1,6 +1,7 @@
 #include "bench/loadgen/mqtt_wire.h"
 
 #include <array>
+#include <cstring>
 #include <variant>
 
 #include "absl/strings/str_cat.h"
@@ -59,25 +60,36 @@ uint8_t* EncodePublish(OutBuffer& out, int version, std::string_view topic, int 
 
 PublishEncoder::PublishEncoder(int version, std::string_view topic, int qos, bool retain,
                                size_t payload_size)
-    : version_(Version(version)) {
-  publish_.qos = static_cast<mqtt::QoS>(qos);
-  publish_.retain = retain;
-  publish_.topic = topic;
+    : payload_size_(payload_size) {
+  mqtt::Publish p;
+  p.qos = static_cast<mqtt::QoS>(qos);
+  p.retain = retain;
+  p.topic = topic;
   // The header encoder reads only the payload's size: a span of the right
   // length over nothing in particular (never dereferenced).
   static const uint8_t kNothing = 0;
-  publish_.payload = {&kNothing, payload_size};
-  publish_.packet_id = qos > 0 ? 1 : 0;
-  header_max_ = mqtt::PublishHeaderSize(publish_, version_);
+  p.payload = {&kNothing, payload_size};
+  p.packet_id = qos > 0 ? 1 : 0;
+  header_.resize(mqtt::PublishHeaderSize(p, Version(version)));
+  header_.resize(mqtt::EncodePublishHeader(p, Version(version), header_));
+  if (qos > 0) {
+    // Fixed header (type byte + remaining length), then the topic's length
+    // and bytes, then the packet id.
+    size_t varint_end = 1;
+    while (header_[varint_end] & 0x80) ++varint_end;
+    packet_id_at_ = varint_end + 1 + 2 + topic.size();
+  }
 }
 
 uint8_t* PublishEncoder::Append(OutBuffer& out, uint16_t packet_id) {
-  publish_.packet_id = packet_id;
-  const size_t payload_size = publish_.payload.size();
-  uint8_t* dst = out.Reserve(header_max_ + payload_size);
-  const size_t h = mqtt::EncodePublishHeader(publish_, version_, {dst, header_max_});
-  out.Commit(h + payload_size);
-  return dst + h;
+  uint8_t* dst = out.Reserve(header_.size() + payload_size_);
+  std::memcpy(dst, header_.data(), header_.size());
+  if (packet_id_at_ != 0) {
+    dst[packet_id_at_] = static_cast<uint8_t>(packet_id >> 8);
+    dst[packet_id_at_ + 1] = static_cast<uint8_t>(packet_id);
+  }
+  out.Commit(header_.size() + payload_size_);
+  return dst + header_.size();
 }
 
 void EncodeAck(OutBuffer& out, int /*version*/, AckKind kind, uint16_t packet_id) {

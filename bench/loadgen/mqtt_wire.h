@@ -73,17 +73,16 @@ uint8_t* EncodePublish(OutBuffer& out, int version, std::string_view topic, int 
                        uint16_t packet_id, size_t payload_size);
 
 // The same for a publisher that sends many PUBLISHes of one shape: the codec
-// packet is built once and only the packet id changes per message.
-// `topic` must outlive the encoder.
+// encodes the header once; each message copies it and patches its packet id.
 class PublishEncoder {
  public:
   PublishEncoder(int version, std::string_view topic, int qos, bool retain, size_t payload_size);
   uint8_t* Append(OutBuffer& out, uint16_t packet_id);
 
  private:
-  mqtt::ProtocolVersion version_;
-  mqtt::Publish publish_;
-  size_t header_max_;  // header size bound (packet id included)
+  std::vector<uint8_t> header_;  // fixed header, topic, packet id, 5.0 properties
+  size_t packet_id_at_ = 0;      // offset of the packet id in header_; 0: QoS 0
+  size_t payload_size_;
 };
 enum class AckKind : uint8_t { kPuback, kPubrec, kPubrel, kPubcomp };
 void EncodeAck(OutBuffer& out, int version, AckKind kind, uint16_t packet_id);

@@ -1,6 +1,7 @@
 #include "bench/loadgen/mqtt_wire.h"
 
 #include <random>
+#include <string>
 #include <vector>
 
 #include "bench/loadgen/payload.h"
@@ -247,31 +248,38 @@ TEST(FrameReaderTest, MalformedPacketIsAnErrorNamingTheCause) {
 }
 
 TEST(EncodeTest, PublishEncoderWritesWhatTheDecoderReadsBack) {
+  const std::string long_topic(200, 't');  // remaining length takes two bytes
   for (int version : {4, 5}) {
-    OutBuffer out;
-    PublishEncoder enc(version, "bench/0", 1, false, 64);
-    for (uint16_t pid = 1; pid <= 3; ++pid) {
-      uint8_t* payload = enc.Append(out, pid);
-      WritePayloadHeader({7, 0, pid, 5}, payload);
-      std::fill(payload + kPayloadHeaderSize, payload + 64, 0);
+    for (int qos : {0, 1, 2}) {
+      for (std::string_view topic : {std::string_view("bench/0"), std::string_view(long_topic)}) {
+        OutBuffer out;
+        PublishEncoder enc(version, topic, qos, /*retain=*/qos == 2, 64);
+        for (uint16_t pid = 1; pid <= 3; ++pid) {
+          uint8_t* payload = enc.Append(out, static_cast<uint16_t>(pid * 257));
+          WritePayloadHeader({7, 0, pid, 5}, payload);
+          std::fill(payload + kPayloadHeaderSize, payload + 64, 0);
+        }
+        // A server-side decoder (as the broker) must accept exactly these.
+        mqtt::Decoder decoder(
+            {.role = mqtt::Role::kServer,
+             .version = version == 5 ? mqtt::ProtocolVersion::kV5 : mqtt::ProtocolVersion::kV311});
+        auto bytes = out.Pending();
+        for (uint16_t pid = 1; pid <= 3; ++pid) {
+          mqtt::Packet p;
+          auto r = decoder.Decode(bytes, &p);
+          ASSERT_TRUE(r.ok()) << mqtt::DecodeErrorName(r.error);
+          const auto& pub = std::get<mqtt::Publish>(p);
+          EXPECT_EQ(pub.topic, topic);
+          EXPECT_EQ(static_cast<int>(pub.qos), qos);
+          EXPECT_EQ(pub.retain, qos == 2);
+          EXPECT_EQ(pub.packet_id, qos > 0 ? pid * 257 : 0);
+          EXPECT_EQ(pub.payload.size(), 64u);
+          EXPECT_EQ(ReadPayloadHeader(pub.payload, 7)->seq, pid);
+          bytes = bytes.subspan(r.consumed);
+        }
+        EXPECT_TRUE(bytes.empty());
+      }
     }
-    // A server-side decoder (as the broker) must accept exactly these.
-    mqtt::Decoder decoder(
-        {.role = mqtt::Role::kServer,
-         .version = version == 5 ? mqtt::ProtocolVersion::kV5 : mqtt::ProtocolVersion::kV311});
-    auto bytes = out.Pending();
-    for (uint16_t pid = 1; pid <= 3; ++pid) {
-      mqtt::Packet p;
-      auto r = decoder.Decode(bytes, &p);
-      ASSERT_TRUE(r.ok()) << mqtt::DecodeErrorName(r.error);
-      const auto& pub = std::get<mqtt::Publish>(p);
-      EXPECT_EQ(pub.topic, "bench/0");
-      EXPECT_EQ(pub.packet_id, pid);
-      EXPECT_EQ(pub.payload.size(), 64u);
-      EXPECT_EQ(ReadPayloadHeader(pub.payload, 7)->seq, pid);
-      bytes = bytes.subspan(r.consumed);
-    }
-    EXPECT_TRUE(bytes.empty());
   }
 }
 
