@@ -72,6 +72,10 @@ class Worker {
   bool PublishOne(Connection& c, uint64_t now);
   // The open-loop bound (run_state.h): true while publishers must wait.
   bool OwedBoundReached(uint64_t now);
+  // Publishes the counts this thread batched (below) to the shared atomics:
+  // one atomic add per turn or read instead of three per message.
+  void FlushSentCounts();
+  void FlushAccountedCounts();
   void ClearRetained(Connection& c, uint64_t now);
   bool TakePacketId(Connection& c, uint64_t now, uint16_t* pid);
   void SetWindow(Connection& c, uint32_t window);
@@ -129,9 +133,13 @@ class Worker {
 
   bool rcvlowat_set_ = false;
   bool more_to_publish_ = false;
-  bool paused_ = false;  // owed bound reached; resume at half
-  uint64_t blocked_since_ =
-      0;  // when the bound last stopped a publisher  // open loop: a publisher stopped at --batch
+  bool paused_ = false;         // owed bound reached; resume at half
+  uint64_t blocked_since_ = 0;  // when the bound last stopped a publisher
+  // Not yet added to shared_.owed_sent / owed_accounted / pubs[i].accounted.
+  uint64_t owed_sent_pending_ = 0;
+  uint64_t owed_accounted_pending_ = 0;
+  std::vector<uint64_t> accounted_pending_;  // by publisher index
+  std::vector<uint32_t> accounted_dirty_;    // publishers with a non-zero entry
   uint64_t last_housekeeping_ns_ = 0;
   uint64_t last_live_ns_ = 0;
   Histogram interval_;  // latency since the last LiveCounters merge

@@ -94,6 +94,7 @@ void Worker::OnReadable(Connection& c, uint64_t now) {
       result_.bytes_in += static_cast<uint64_t>(n);
       absl::Status st = c.reader.Feed({read_buf_.get(), static_cast<size_t>(n)},
                                       [&](const InPacket& p) { OnPacket(c, p, now); });
+      FlushAccountedCounts();
       if (!st.ok()) {
         Fail(kExitRuntime,
              absl::StrCat("malformed packet from the broker on ", Describe(c), ": ", st.message()));

@@ -60,6 +60,7 @@ void Worker::Publish(uint64_t now) {
       while (k < sc_.batch && PublishOne(c, now)) ++k;
       if (k == sc_.batch) more_to_publish_ = true;  // not blocked: come back at once
     }
+    FlushSentCounts();
     return;
   }
   // Fixed rate: a token bucket with at most 10 ms of burst, dealt one message
@@ -78,10 +79,30 @@ void Worker::Publish(uint64_t now) {
       ++idle_in_a_row;
     }
   }
+  FlushSentCounts();
+}
+
+void Worker::FlushSentCounts() {
+  if (owed_sent_pending_ == 0) return;
+  shared_.owed_sent.fetch_add(owed_sent_pending_, std::memory_order_relaxed);
+  owed_sent_pending_ = 0;
+}
+
+void Worker::FlushAccountedCounts() {
+  for (uint32_t publisher : accounted_dirty_) {
+    shared_.pubs[publisher].accounted.fetch_add(accounted_pending_[publisher],
+                                                std::memory_order_relaxed);
+    accounted_pending_[publisher] = 0;
+  }
+  accounted_dirty_.clear();
+  if (owed_accounted_pending_ != 0) {
+    shared_.owed_accounted.fetch_add(owed_accounted_pending_, std::memory_order_relaxed);
+    owed_accounted_pending_ = 0;
+  }
 }
 
 bool Worker::OwedBoundReached(uint64_t now) {
-  const uint64_t sent = shared_.owed_sent.load(std::memory_order_relaxed);
+  const uint64_t sent = shared_.owed_sent.load(std::memory_order_relaxed) + owed_sent_pending_;
   const uint64_t done = shared_.owed_accounted.load(std::memory_order_relaxed) +
                         shared_.owed_forgiven.load(std::memory_order_relaxed);
   const uint64_t owed = sent > done ? sent - done : 0;
@@ -116,7 +137,7 @@ bool Worker::PublishOne(Connection& c, uint64_t now) {
   ++c.seq;
   ++result_.sent;
   ps.sent.store(c.seq, std::memory_order_relaxed);
-  shared_.owed_sent.fetch_add(fanout, std::memory_order_relaxed);
+  owed_sent_pending_ += fanout;
   MarkDirty(c);
   return true;
 }
@@ -228,8 +249,10 @@ void Worker::OnPublish(Connection& c, const InPacket& p, uint64_t now) {
     const uint64_t before = t.next_expected();
     t.Record(h->seq);
     if (const uint64_t advanced = t.next_expected() - before; advanced > 0) {
-      shared_.pubs[h->publisher].accounted.fetch_add(advanced, std::memory_order_relaxed);
-      shared_.owed_accounted.fetch_add(advanced, std::memory_order_relaxed);
+      if (accounted_pending_.size() <= h->publisher) accounted_pending_.resize(h->publisher + 1);
+      if (accounted_pending_[h->publisher] == 0) accounted_dirty_.push_back(h->publisher);
+      accounted_pending_[h->publisher] += advanced;
+      owed_accounted_pending_ += advanced;
     }
     ++result_.delivered;
     if (result_.first_delivery_ns == 0) result_.first_delivery_ns = now;
