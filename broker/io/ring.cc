@@ -13,7 +13,7 @@ namespace telemq::io {
 namespace {
 
 absl::Status ErrnoStatus(int err, const char* what) {
-  return absl::ErrnoToStatus(err, absl::StrCat(what, ": ", std::strerror(err)));
+  return absl::ErrnoToStatus(err, what);  // appends ": <strerror>"
 }
 
 // Opcode support from the kernel's probe table. Multishot accept, multishot

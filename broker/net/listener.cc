@@ -16,7 +16,7 @@ namespace {
 
 absl::Status SysError(const std::string& what) {
   const int err = errno;
-  return absl::ErrnoToStatus(err, absl::StrCat(what, ": ", std::strerror(err)));
+  return absl::ErrnoToStatus(err, what);  // appends ": <strerror>"
 }
 
 }  // namespace
