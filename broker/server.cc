@@ -179,6 +179,7 @@ absl::Status Broker::Start() {
   // Listeners first, on this thread, so an address in use fails Start
   // before any thread exists. Shard 0 may bind port 0; the others join the
   // port it got.
+  //
   // SO_REUSEPORT would also let a second broker of the same user join this
   // port and take a share of the clients; a plain bind first fails when
   // anything listens there.

@@ -92,7 +92,7 @@ uint8_t* PublishEncoder::Append(OutBuffer& out, uint16_t packet_id) {
   return dst + header_.size();
 }
 
-void EncodeAck(OutBuffer& out, int /*version*/, AckKind kind, uint16_t packet_id) {
+void EncodeAck(OutBuffer& out, AckKind kind, uint16_t packet_id) {
   // A success acknowledgement is the same four bytes in both versions: 5.0
   // omits reason code 0 when there are no properties (3.4.2.1). Written
   // directly: the client sends one per QoS 1/2 message it receives.

@@ -85,7 +85,8 @@ class PublishEncoder {
   size_t payload_size_;
 };
 enum class AckKind : uint8_t { kPuback, kPubrec, kPubrel, kPubcomp };
-void EncodeAck(OutBuffer& out, int version, AckKind kind, uint16_t packet_id);
+// A success acknowledgement: the same four bytes in 3.1.1 and 5.0.
+void EncodeAck(OutBuffer& out, AckKind kind, uint16_t packet_id);
 void EncodePingreq(OutBuffer& out, int version);
 void EncodeDisconnect(OutBuffer& out, int version);
 

@@ -168,10 +168,10 @@ TEST(FrameReaderTest, FastPublishPathReadsWhatTheCodecReads) {
 TEST(EncodeTest, AcksAreWhatTheBrokersDecoderReads) {
   for (int version : {4, 5}) {
     OutBuffer out;
-    EncodeAck(out, version, AckKind::kPuback, 1);
-    EncodeAck(out, version, AckKind::kPubrec, 2);
-    EncodeAck(out, version, AckKind::kPubrel, 300);
-    EncodeAck(out, version, AckKind::kPubcomp, 65535);
+    EncodeAck(out, AckKind::kPuback, 1);
+    EncodeAck(out, AckKind::kPubrec, 2);
+    EncodeAck(out, AckKind::kPubrel, 300);
+    EncodeAck(out, AckKind::kPubcomp, 65535);
     mqtt::Decoder decoder(
         {.role = mqtt::Role::kServer,
          .version = version == 5 ? mqtt::ProtocolVersion::kV5 : mqtt::ProtocolVersion::kV311});

@@ -262,17 +262,17 @@ void Worker::OnPublish(Connection& c, const InPacket& p, uint64_t now) {
     if (shared_.record_interval) interval_.Record(latency);
   }
   if (p.qos == 1) {
-    EncodeAck(c.out, sc_.mqtt_version, AckKind::kPuback, p.packet_id);
+    EncodeAck(c.out, AckKind::kPuback, p.packet_id);
     MarkDirty(c);
   } else if (p.qos == 2) {
-    EncodeAck(c.out, sc_.mqtt_version, AckKind::kPubrec, p.packet_id);
+    EncodeAck(c.out, AckKind::kPubrec, p.packet_id);
     MarkDirty(c);
   }
 }
 
 void Worker::OnAck(Connection& c, const InPacket& p, uint64_t now) {
   if (p.kind == InKind::kPubrel) {  // subscriber side of QoS 2
-    EncodeAck(c.out, sc_.mqtt_version, AckKind::kPubcomp, p.packet_id);
+    EncodeAck(c.out, AckKind::kPubcomp, p.packet_id);
     MarkDirty(c);
     return;
   }
@@ -282,7 +282,7 @@ void Worker::OnAck(Connection& c, const InPacket& p, uint64_t now) {
     return;
   }
   if (p.kind == InKind::kPubrec) {  // publisher side of QoS 2: release it
-    EncodeAck(c.out, sc_.mqtt_version, AckKind::kPubrel, p.packet_id);
+    EncodeAck(c.out, AckKind::kPubrel, p.packet_id);
     MarkDirty(c);
     return;
   }
