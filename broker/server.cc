@@ -132,6 +132,7 @@ absl::Status Broker::OpenLog(persist::RecoveredState* recovered) {
     storage::PartitionOptions options;
     options.dir = PartitionDir(config_.data_dir, k);
     options.segment_bytes = uint64_t{config_.segment_mb} << 20;
+    options.prepare_segments = true;
     storage::RecoveryReport report;
     auto p = storage::Partition::Open(storage::Env::Posix(), options, &report);
     if (!p.ok()) {

@@ -3,7 +3,9 @@
 // failures, and crashes at random points that drop every unsynced byte (or
 // keep a torn prefix of it). After each crash the partition must hold every
 // record below the durable offset observed before it, intact, with dense
-// offsets, and appends must continue from next_offset.
+// offsets, and appends must continue from next_offset. Half the runs roll
+// into zero-filled segments prepared by a background thread (which injected
+// faults may hit too: the partition then creates segments unfilled).
 #include <cerrno>
 #include <cstdlib>
 #include <random>
@@ -112,7 +114,8 @@ void RunOne(uint64_t seed) {
                            .segment_bytes = segment_sizes[rng() % 4],
                            .index_interval_bytes = static_cast<uint32_t>(64 + rng() % 4096),
                            .max_batch_bytes = batch_sizes[rng() % 3],
-                           .preallocate = rng() % 2 == 0};
+                           .preallocate = rng() % 2 == 0,
+                           .prepare_segments = rng() % 2 == 0};
   uint64_t durable_seen = 0;
   const int crashes = 1 + static_cast<int>(rng() % 6);
   for (int crash = 0; crash <= crashes; ++crash) {

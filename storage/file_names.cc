@@ -22,6 +22,7 @@ std::string IndexFileName(uint64_t base_offset) { return BaseName(base_offset) +
 
 ParsedFileName ParseFileName(std::string_view name) {
   ParsedFileName parsed;
+  if (name == kPreparedFileName) return {.kind = FileKind::kPrepared};
   if (name.size() < kDigits) return parsed;
   uint64_t base = 0;
   for (size_t i = 0; i < kDigits; ++i) {

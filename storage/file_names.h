@@ -5,6 +5,8 @@
 //   00000000000000052113.idx.tmp      an index being written (removed on open)
 //   00000000000000052113.log.repair   a repaired copy being put in place
 //   00000000000000052113.log.corrupt  a quarantined segment (".corrupt.N" if taken)
+//   next.zero                         the next segment, being zero-filled
+//                                     (segment_preparer.h; removed on open)
 #pragma once
 
 #include <cstdint>
@@ -13,7 +15,17 @@
 
 namespace telemq::storage {
 
-enum class FileKind : uint8_t { kOther, kSegment, kIndex, kIndexTemp, kRepair, kQuarantined };
+enum class FileKind : uint8_t {
+  kOther,
+  kSegment,
+  kIndex,
+  kIndexTemp,
+  kRepair,
+  kQuarantined,
+  kPrepared,
+};
+
+inline constexpr char kPreparedFileName[] = "next.zero";
 
 struct ParsedFileName {
   FileKind kind = FileKind::kOther;
@@ -25,7 +37,7 @@ std::string SegmentFileName(uint64_t base_offset);  // "<20 digits>.log"
 std::string IndexFileName(uint64_t base_offset);    // "<20 digits>.idx"
 
 // kOther for anything that is not one of the names above with a base offset
-// below kMaxOffset.
+// below kMaxOffset (kPrepared has none: base_offset 0).
 ParsedFileName ParseFileName(std::string_view name);
 
 std::string JoinPath(std::string_view dir, std::string_view name);

@@ -4,7 +4,9 @@
 //     (NewReader) and by another shard (PartitionReader);
 //   - group commit (FlushNow(sync=true), 256 KiB / 1 MiB per commit) at
 //     >= 80% of the raw disk: BM_GroupCommit vs BM_RawWriteSync below write
-//     the same bytes per commit, so their bytes_per_second compare directly.
+//     the same bytes per commit, so their bytes_per_second compare directly;
+//   - BM_SmallWriteSync: what a commit costs appending into reserved space
+//     against overwriting a prepared (zero-filled) segment.
 //
 //   log_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 //
@@ -309,6 +311,53 @@ BENCHMARK(BM_RawWriteSync)
     ->Arg(1 << 20)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
+
+// Why segments are prepared (segment_preparer.h): a 16 KiB pwrite +
+// fdatasync, as a durable commit of a quiet broker, into space reserved with
+// fallocate(KEEP_SIZE) (arg 0: what an unprepared segment does; the sync
+// also commits the journal for the size and extents) or over a zero-filled,
+// synced file (arg 1: a prepared segment). Files rotate every 16 MiB; the
+// zero-fill of the next one is not timed.
+void BM_SmallWriteSync(benchmark::State& state) {
+  TempDir dir;
+  const bool prepared = state.range(0) != 0;
+  const std::string buf(16 << 10, 'x');
+  const std::string zeroes(1 << 20, '\0');
+  int file_no = 0;
+  auto open_next = [&] {
+    const std::string path = dir.path() + "/f" + std::to_string(file_no);
+    const int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (fd < 0) std::abort();
+    if (file_no > 0) ::unlink((dir.path() + "/f" + std::to_string(file_no - 1)).c_str());
+    ++file_no;
+    if (prepared) {
+      for (uint64_t pos = 0; pos < kDiskSegmentBytes; pos += zeroes.size()) {
+        if (::pwrite(fd, zeroes.data(), zeroes.size(), static_cast<off_t>(pos)) < 0) std::abort();
+      }
+      if (::fdatasync(fd) != 0) std::abort();
+    } else if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, kDiskSegmentBytes) != 0) {
+      std::abort();
+    }
+    return fd;
+  };
+  int fd = open_next();
+  off_t pos = 0;
+  for (auto _ : state) {
+    if (::pwrite(fd, buf.data(), buf.size(), pos) != static_cast<ssize_t>(buf.size())) std::abort();
+    if (::fdatasync(fd) != 0) std::abort();
+    pos += static_cast<off_t>(buf.size());
+    if (static_cast<uint64_t>(pos) + buf.size() > kDiskSegmentBytes) {
+      state.PauseTiming();
+      ::close(fd);
+      fd = open_next();
+      pos = 0;
+      state.ResumeTiming();
+    }
+  }
+  ::close(fd);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(buf.size()));
+}
+BENCHMARK(BM_SmallWriteSync)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace telemq::storage

@@ -2,6 +2,7 @@
 // fail-stop. Reading is in log_reader.cc, retention in retention.cc.
 #include "storage/partition.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <utility>
@@ -41,7 +42,14 @@ Partition::Impl::Impl(Env* env, const PartitionOptions& options, RecoveredPartit
       pending_(recovered.next_offset, segments_.back().base_offset(), segments_.back().bytes(),
                options.segment_bytes, options.max_batch_bytes),
       written_offset_(recovered.next_offset),
-      durable_offset_(recovered.next_offset) {}
+      durable_offset_(recovered.next_offset) {
+  if (options.prepare_segments) {
+    preparer_ = std::make_unique<SegmentPreparer>(env, options.dir, options.segment_bytes);
+    // A recovered active segment with a zero tail was prepared.
+    const absl::StatusOr<uint64_t> size = active().file->Size();
+    active_prepared_ = size.ok() && *size > active().bytes();
+  }
+}
 
 Partition::Impl::~Impl() {
   // The active index saves the next open a scan of the whole segment only
@@ -71,6 +79,11 @@ absl::StatusOr<uint64_t> Partition::Impl::Append(uint8_t type, std::string_view 
 
 const WriteRequest* Partition::Impl::PrepareWrite(bool sync) {
   if (!failure_.ok() || in_flight_) return nullptr;
+  if (!active_prepared_ && !early_roll_asked_ && preparer_ != nullptr && preparer_->ready()) {
+    // Every commit into the unprepared segment pays the journal: move on.
+    pending_.RollAtNextBatch(active().base_offset());
+    early_roll_asked_ = true;
+  }
   pending_.SealAll();
   auto& sealed = pending_.sealed();
   if (!sealed.empty() && sealed.front()->segment_base != active().base_offset()) {
@@ -117,11 +130,34 @@ const WriteRequest* Partition::Impl::SyncOnly() {
 
 absl::Status Partition::Impl::Roll(uint64_t base_offset) {
   Segment& old = active();
+  // A prepared segment is full-size: its unused zeroes go, so that closed
+  // segments end with their data as readers expect. Not synced: recovery
+  // takes a zero tail on a complete closed segment for what it is.
+  TELEMQ_ASSIGN_OR_RETURN(const uint64_t size, old.file->Size());
+  if (size > old.bytes()) {
+    TELEMQ_RETURN_IF_ERROR(old.file->Truncate(old.bytes()));
+  }
   old.file.reset();
   SaveIndex(env_, old).IgnoreError();  // a cache: rebuilt on open if lost
-  TELEMQ_ASSIGN_OR_RETURN(Segment next, CreateSegment(env_, options_, base_offset));
+  TELEMQ_ASSIGN_OR_RETURN(Segment next,
+                          CreateSegment(env_, options_, base_offset, preparer_.get()));
   segments_.push_back(std::move(next));
+  if (preparer_ != nullptr) {
+    const absl::StatusOr<uint64_t> next_size = active().file->Size();
+    active_prepared_ = next_size.ok() && *next_size > 0;
+    early_roll_asked_ = false;
+  }
   return absl::OkStatus();
+}
+
+void Partition::Impl::MaybePrepare() {
+  // An unprepared segment (the first one, or after a failed preparation)
+  // starts one early, once the partition is seen to be written to: 1 MiB,
+  // so that brokers that write little never zero-fill a whole segment.
+  const uint64_t threshold = active_prepared_
+                                 ? options_.segment_bytes / 8
+                                 : std::min<uint64_t>(options_.segment_bytes / 8, 1 << 20);
+  if (active().bytes() >= threshold) preparer_->Start();
 }
 
 void Partition::Impl::CompleteWrite(int64_t write_result, int sync_result) {
@@ -166,6 +202,7 @@ void Partition::Impl::Complete(const absl::Status& write, const absl::Status& sy
   }
   request_chunks_.clear();
   written_offset_ = request_.end_offset;
+  if (preparer_ != nullptr) MaybePrepare();
   if (request_.sync) {
     segment.synced_bytes = segment.bytes();
     durable_offset_ = written_offset_;
@@ -194,6 +231,14 @@ absl::Status Partition::Impl::FlushNow(bool sync) {
     Complete(write, synced);
   }
   return failure_;
+}
+
+absl::Status Partition::Impl::TakePreparationError() {
+  return preparer_ != nullptr ? preparer_->TakeError() : absl::OkStatus();
+}
+
+void Partition::Impl::WaitForPreparation() {
+  if (preparer_ != nullptr) preparer_->WaitIdle();
 }
 
 // ---- Partition: forwards to Impl ----
@@ -242,6 +287,8 @@ uint64_t Partition::size_bytes() const { return impl_->size_bytes(); }
 RetentionResult Partition::ApplyRetention(const RetentionPolicy& policy, int64_t now_ns) {
   return impl_->ApplyRetention(policy, now_ns);
 }
+absl::Status Partition::TakePreparationError() { return impl_->TakePreparationError(); }
+void Partition::WaitForPreparation() { impl_->WaitForPreparation(); }
 const std::string& Partition::dir() const { return impl_->dir(); }
 
 }  // namespace telemq::storage

@@ -33,6 +33,9 @@
 // the PrepareWrite after it creates the new segment file synchronously
 // (open O_EXCL, fallocate, fsync of the directory: a few milliseconds once
 // per segment, on the calling thread) before handing out its first write.
+// With prepare_segments the new segment is instead a zero-filled file
+// prepared in the background, renamed into place, and the old one is
+// truncated to its data.
 //
 // After Open, every recovered record is durable: next_offset, written_offset
 // and durable_offset are equal.
@@ -67,6 +70,11 @@ struct PartitionOptions {
   // request may carry several batches).
   size_t max_batch_bytes = 1u << 20;
   bool preallocate = true;  // fallocate(KEEP_SIZE) each new segment
+  // Zero-fill the next segment's file on a background thread once the
+  // active one is an eighth full, and roll into it (segment_preparer.h):
+  // fdatasync of overwritten blocks skips the journal commit that appending
+  // costs. Off by default (a thread per partition); the broker turns it on.
+  bool prepare_segments = false;
   // Open scans only the last segment and those whose index is missing or
   // stale; with this, every segment (slower start, full verification).
   bool verify_all_segments = false;
@@ -227,6 +235,12 @@ class Partition {
   // The first offset whose record time is >= timestamp_ns, or next_offset()
   // when there is none (uses the sparse index, then scans).
   absl::StatusOr<uint64_t> OffsetForTime(int64_t timestamp_ns) const;
+
+  // Segment preparation (prepare_segments): the error of a preparation that
+  // failed, once (the partition then creates segments unfilled, as with the
+  // option off, until this is called), and a wait for the one running.
+  absl::Status TakePreparationError();
+  void WaitForPreparation();
 
   std::vector<SegmentInfo> Segments() const;  // oldest first; the last is active
   uint64_t size_bytes() const;                // written bytes of all segments

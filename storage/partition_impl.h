@@ -13,6 +13,7 @@
 #include "storage/pending_batches.h"
 #include "storage/recovery.h"
 #include "storage/segment.h"
+#include "storage/segment_preparer.h"
 
 namespace telemq::storage {
 
@@ -33,6 +34,8 @@ class Partition::Impl {
   std::vector<SegmentInfo> Segments() const;
   uint64_t size_bytes() const;
   RetentionResult ApplyRetention(const RetentionPolicy& policy, int64_t now_ns);
+  absl::Status TakePreparationError();
+  void WaitForPreparation();
 
   uint64_t next_offset() const { return pending_.next_offset(); }
   uint64_t written_offset() const { return written_offset_; }
@@ -51,6 +54,8 @@ class Partition::Impl {
   const WriteRequest* SyncOnly();
   // Closes the (fully synced) active segment and creates the next one.
   absl::Status Roll(uint64_t base_offset);
+  // Starts preparing the next segment file when the active one is far enough.
+  void MaybePrepare();
   // The outcome of the request in flight, from CompleteWrite or FlushNow.
   void Complete(const absl::Status& write, const absl::Status& sync);
   void Fail(const absl::Status& cause);
@@ -65,6 +70,11 @@ class Partition::Impl {
   WriteRequest request_;
   std::vector<std::unique_ptr<PendingBatches::Chunk>> request_chunks_;
   absl::Status failure_;
+  std::unique_ptr<SegmentPreparer> preparer_;  // with prepare_segments
+  // The active segment's file is a prepared (zero-filled) one. When it is
+  // not, the partition rolls into a prepared file as soon as one is ready.
+  bool active_prepared_ = false;
+  bool early_roll_asked_ = false;
 };
 
 }  // namespace telemq::storage

@@ -57,10 +57,12 @@ uint64_t PendingBatches::Append(uint8_t type, std::string_view key,
 void PendingBatches::CloseBatch() {
   if (open_count_ == 0) return;
   const size_t batch_bytes = filling_->bytes.size() - open_start_;
-  if (tail_segment_bytes_ > 0 && tail_segment_bytes_ + batch_bytes > segment_bytes_) {
+  const bool asked = roll_asked_ && roll_from_base_ == tail_segment_base_;
+  if (tail_segment_bytes_ > 0 && (asked || tail_segment_bytes_ + batch_bytes > segment_bytes_)) {
     // Roll: this batch starts the next segment, in a chunk of its own.
     tail_segment_base_ = open_base_;
     tail_segment_bytes_ = 0;
+    roll_asked_ = false;
     if (open_start_ > 0) {
       std::unique_ptr<Chunk> next = NewChunk();
       next->bytes.Append(filling_->bytes.data() + open_start_, batch_bytes);

@@ -53,6 +53,13 @@ class PendingBatches {
   uint64_t Append(uint8_t type, std::string_view key, std::span<const std::string_view> value_parts,
                   size_t value_size, int64_t timestamp_ns);
 
+  // The next batch to close starts a new segment, however full the current
+  // one is, if the current one is still `segment_base` (and not empty).
+  void RollAtNextBatch(uint64_t segment_base) {
+    roll_asked_ = true;
+    roll_from_base_ = segment_base;
+  }
+
   // Closes the open batch and moves the filling chunk to sealed().
   void SealAll();
   std::deque<std::unique_ptr<Chunk>>& sealed() { return sealed_; }
@@ -74,6 +81,8 @@ class PendingBatches {
   uint64_t next_offset_;
   uint64_t tail_segment_base_;   // the segment the next closed batch goes to
   uint64_t tail_segment_bytes_;  // its bytes, written and pending
+  bool roll_asked_ = false;
+  uint64_t roll_from_base_ = 0;
 
   std::unique_ptr<Chunk> filling_;
   // The open batch: its header placeholder starts at filling_->bytes[open_start_].

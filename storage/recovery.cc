@@ -40,6 +40,7 @@ absl::StatusOr<DirectoryState> ReadDirectory(Env* env, const std::string& dir) {
         repairs.insert(parsed.base_offset);
         break;
       case FileKind::kIndexTemp:
+      case FileKind::kPrepared:  // possibly half-filled; the partition prepares another
         TELEMQ_RETURN_IF_ERROR(env->Remove(JoinPath(dir, name)));
         break;
       case FileKind::kQuarantined:
@@ -97,6 +98,15 @@ absl::StatusOr<Recovered> ScanOrTrust(Env* env, const PartitionOptions& o, uint6
   r.index_on_disk_matches = saved.ok() && *saved == seg.index;
   if (!r.index_on_disk_matches && !seg.index.empty()) ++report->indexes_rebuilt;
   return r;
+}
+
+// Cuts the zeroes of a prepared segment after its data.
+absl::Status TruncateZeroTail(Env* env, Recovered& r) {
+  if (r.file != nullptr) r.file.reset();
+  TELEMQ_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                          env->Open(r.segment.path, OpenMode::kReadWrite));
+  TELEMQ_RETURN_IF_ERROR(file->Truncate(r.scan.valid_bytes));
+  return file->Sync();
 }
 
 // A torn write can only leave an incomplete or unreadable last batch; a
@@ -157,7 +167,11 @@ absl::StatusOr<RecoveredPartition> RecoverPartition(Env* env, const PartitionOpt
       last = std::move(r);
       break;
     }
-    if (r.scanned && r.scan.damaged()) {
+    if (r.scanned && r.scan.zero_tail && r.scan.end_offset == next_base) {
+      // Complete, but the truncation after its roll did not reach the disk:
+      // the zeroes of its preparation follow the data. Done again here.
+      TELEMQ_RETURN_IF_ERROR(TruncateZeroTail(env, r));
+    } else if (r.scanned && r.scan.damaged()) {
       TELEMQ_RETURN_IF_ERROR(Quarantine(env, o, r, next_base, report));
       if (r.scan.valid_bytes == 0) continue;
     } else if (!r.index_on_disk_matches && !r.segment.index.empty()) {
@@ -176,7 +190,9 @@ absl::StatusOr<RecoveredPartition> RecoverPartition(Env* env, const PartitionOpt
     // out (and acknowledged): never reuse them.
     const uint64_t lost_to = std::max(scan.end_offset, scan.highest_offset_seen);
     if (quarantine) next_offset = std::max(next_offset, lost_to);
-    if (scan.damaged() && !quarantine) {
+    // A zero tail is a prepared segment's unused space: kept, and written
+    // over from the end of the data (no torn bytes).
+    if (scan.damaged() && !quarantine && !scan.zero_tail) {
       TELEMQ_RETURN_IF_ERROR(r.file->Truncate(scan.valid_bytes));
       report->torn_bytes = scan.file_bytes - scan.valid_bytes;
       report->torn_reason = scan.Describe();
@@ -202,6 +218,8 @@ absl::StatusOr<RecoveredPartition> RecoverPartition(Env* env, const PartitionOpt
         TELEMQ_RETURN_IF_ERROR(Quarantine(env, o, r, lost_to, report));
         if (scan.valid_bytes > 0) out.segments.push_back(std::move(r.segment));
       } else {
+        // Closed from here on: a closed segment ends with its data.
+        if (scan.zero_tail) TELEMQ_RETURN_IF_ERROR(r.file->Truncate(scan.valid_bytes));
         r.file.reset();
         if (!r.index_on_disk_matches) SaveIndex(env, r.segment).IgnoreError();
         out.segments.push_back(std::move(r.segment));

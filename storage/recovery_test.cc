@@ -103,14 +103,75 @@ TEST_F(RecoveryTest, GarbageAfterTheLastBatchIsATornTail) {
   EXPECT_EQ(p->next_offset(), 20u);
 }
 
-TEST_F(RecoveryTest, ZeroesInsideTheFileSizeAreEndOfData) {
+TEST_F(RecoveryTest, ZeroesAfterTheLastBatchAreKeptAndWrittenOver) {
+  // A prepared segment (segment_preparer.h): zeroes to the end of the file.
   Populate(2);
   const uint64_t size = Size(seg0_);
   testing::StoreBytes(env_, seg0_, size, std::string(4096, '\0'));
+  {
+    auto p = Open();
+    EXPECT_EQ(report_.torn_bytes, 0u);
+    EXPECT_EQ(Size(seg0_), size + 4096);  // not truncated: the next writes go over it
+    EXPECT_EQ(p->next_offset(), 20u);
+    AppendRecords(*p, 10);
+    ASSERT_TRUE(p->FlushNow(true).ok());
+    EXPECT_EQ(Size(seg0_), size + 4096);
+  }
+  env_.DropUnsyncedData();
   auto p = Open();
-  EXPECT_EQ(report_.torn_bytes, 4096u);
+  EXPECT_EQ(report_.torn_bytes, 0u);
+  EXPECT_TRUE(report_.quarantined.empty());
+  EXPECT_EQ(Offsets(*p, 0).size(), 30u);
+}
+
+TEST_F(RecoveryTest, ZeroesFollowedByGarbageAreATornTail) {
+  Populate(2);
+  const uint64_t size = Size(seg0_);
+  testing::StoreBytes(env_, seg0_, size, std::string(4096, '\0') + std::string(64, 'j'));
+  auto p = Open();
+  EXPECT_EQ(report_.torn_bytes, 4096u + 64);
   EXPECT_EQ(report_.torn_reason, "zeroes at byte " + std::to_string(size));
+  EXPECT_EQ(Size(seg0_), size);
   EXPECT_EQ(p->next_offset(), 20u);
+}
+
+TEST_F(RecoveryTest, ClosedSegmentWithAZeroTailIsCutNotQuarantined) {
+  // A crash after a roll, before the old segment's truncation reached the
+  // disk: the closed segment is complete, then zeroes.
+  options_.segment_bytes = 2000;
+  {
+    auto p = Open();
+    for (int i = 0; i < 6; ++i) {
+      AppendRecords(*p, 10);
+      ASSERT_TRUE(p->FlushNow(true).ok());
+    }
+    ASSERT_GT(p->Segments().size(), 1u);
+  }
+  const uint64_t size = Size(seg0_);
+  testing::StoreBytes(env_, seg0_, size, std::string(1000, '\0'));
+  auto p = Open();
+  EXPECT_TRUE(report_.quarantined.empty());
+  EXPECT_EQ(report_.torn_bytes, 0u);
+  EXPECT_EQ(Size(seg0_), size);
+  EXPECT_EQ(Offsets(*p, 0).size(), 60u);
+}
+
+TEST_F(RecoveryTest, ClosedSegmentWithAZeroTailAndMissingRecordsIsQuarantined) {
+  // The zeroes hide records the next segment's base says were there.
+  options_.segment_bytes = 2000;
+  {
+    auto p = Open();
+    for (int i = 0; i < 6; ++i) {
+      AppendRecords(*p, 10);
+      ASSERT_TRUE(p->FlushNow(true).ok());
+    }
+  }
+  const uint64_t batch = MakeBatch(0, 10).size();
+  testing::StoreBytes(env_, seg0_, batch, std::string(Size(seg0_) - batch, '\0'));
+  options_.verify_all_segments = true;  // the saved index still matches the size
+  auto p = Open();
+  ASSERT_EQ(report_.quarantined.size(), 1u);
+  EXPECT_EQ(report_.quarantined[0].lost_from, 10u);
 }
 
 TEST_F(RecoveryTest, CorruptionBeforeTheTailIsQuarantinedAndOffsetsAreNotReused) {

@@ -21,10 +21,20 @@ SegmentInfo Segment::Info(bool active) const {
 }
 
 absl::StatusOr<Segment> CreateSegment(Env* env, const PartitionOptions& options,
-                                      uint64_t base_offset) {
+                                      uint64_t base_offset, SegmentPreparer* preparer) {
   Segment segment(options.dir, base_offset, options.index_interval_bytes);
-  TELEMQ_ASSIGN_OR_RETURN(segment.file, env->Open(segment.path, OpenMode::kCreateFresh));
-  if (options.preallocate) TELEMQ_RETURN_IF_ERROR(segment.file->Preallocate(options.segment_bytes));
+  bool prepared = false;
+  if (preparer != nullptr) {
+    TELEMQ_ASSIGN_OR_RETURN(prepared, preparer->Take(segment.path));
+  }
+  if (prepared) {
+    TELEMQ_ASSIGN_OR_RETURN(segment.file, env->Open(segment.path, OpenMode::kReadWrite));
+  } else {
+    TELEMQ_ASSIGN_OR_RETURN(segment.file, env->Open(segment.path, OpenMode::kCreateFresh));
+    if (options.preallocate) {
+      TELEMQ_RETURN_IF_ERROR(segment.file->Preallocate(options.segment_bytes));
+    }
+  }
   TELEMQ_RETURN_IF_ERROR(env->SyncDir(options.dir));
   return segment;
 }

@@ -15,6 +15,7 @@
 #include "storage/env.h"
 #include "storage/partition.h"
 #include "storage/segment_index.h"
+#include "storage/segment_preparer.h"
 
 namespace telemq::storage {
 
@@ -35,9 +36,10 @@ struct Segment {
 
 // Creates an empty segment file (kCreateFresh: never clobbers one),
 // preallocates it (best effort) and syncs the directory, so its name is
-// durable before any record in it counts as durable.
+// durable before any record in it counts as durable. With a `preparer`
+// holding a ready file, that zero-filled file is renamed into place instead.
 absl::StatusOr<Segment> CreateSegment(Env* env, const PartitionOptions& options,
-                                      uint64_t base_offset);
+                                      uint64_t base_offset, SegmentPreparer* preparer = nullptr);
 
 // Saves the segment's index (a cache: write to temp + rename, no fsync).
 absl::Status SaveIndex(Env* env, const Segment& segment);

@@ -1,6 +1,7 @@
 #include "storage/segment_scan.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "protocol/common/status_macros.h"
@@ -33,6 +34,19 @@ void Resync(SegmentReader* reader, uint64_t stop, SegmentScanResult* r) {
       from = candidate + 1;
     }
   }
+}
+
+// Whether [from, to) of `file` is all zero bytes (false on a read error).
+bool AllZero(const File& file, uint64_t from, uint64_t to) {
+  std::vector<char> buf(std::min<uint64_t>(to - from, 1 << 20));
+  for (uint64_t pos = from; pos < to;) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), to - pos));
+    absl::StatusOr<size_t> n = file.Read(pos, {buf.data(), want});
+    if (!n.ok() || *n == 0) return false;
+    if (std::any_of(buf.data(), buf.data() + *n, [](char c) { return c != 0; })) return false;
+    pos += *n;
+  }
+  return true;
 }
 
 }  // namespace
@@ -91,6 +105,10 @@ SegmentScanResult ScanSegment(const File& file, uint64_t base_offset, uint64_t m
   r.stop = e;
   if (e == ReadError::kIoError) {
     r.io_status = reader.io_status();
+    return r;
+  }
+  if (e == ReadError::kEndOfData && AllZero(file, r.valid_bytes, r.file_bytes)) {
+    r.zero_tail = true;
     return r;
   }
   if (HeaderWasValid(e)) {

@@ -40,6 +40,9 @@ struct SegmentScanResult {
   // Why the good prefix ends before file_bytes (kOk: it does not). kEndOfData
   // means zeroes (preallocated space) inside the file size.
   ReadError stop = ReadError::kOk;
+  // kEndOfData, and every byte from valid_bytes to file_bytes is zero: space
+  // prepared and never written (segment_preparer.h), not damage. No resync.
+  bool zero_tail = false;
   absl::Status io_status;  // when stop == kIoError
   // The resync scan after a stop: where the first complete, valid batch
   // (magic, header CRC, payload CRC) lies after the damage, or kNoPosition.

@@ -239,6 +239,12 @@ void ShardLog::Maintain(uint64_t needed_by_sessions, int64_t now_ns) {
                  static_cast<unsigned long long>(policy.needed_from));
     }
   }
+  if (absl::Status s = partition_->TakePreparationError();
+      !s.ok() && mono_ns_ >= next_prepare_warning_ns_) {
+    // Only slower syncs follow; the next segment is prepared again.
+    TELEMQ_LOG(kWarning, "log partition %u: %s", index_, std::string(s.message()));
+    next_prepare_warning_ns_ = mono_ns_ + 60'000'000'000;
+  }
   if (mono_ns_ >= next_disk_warning_ns_) {
     absl::StatusOr<storage::DiskUsage> usage = storage::Env::Posix()->Usage(partition_->dir());
     if (usage.ok() && usage->available_bytes < options_.disk_warn_free_bytes) {

@@ -151,6 +151,7 @@ class ShardLog final : public session::Persistence {
   // first history read.
   std::vector<std::unique_ptr<storage::PartitionReader>> readers_;
   int64_t next_disk_warning_ns_ = 0;
+  int64_t next_prepare_warning_ns_ = 0;
   int64_t next_kept_warning_ns_ = 0;
 };
 

@@ -128,6 +128,7 @@ int List(const Args& a) {
         std::printf("  %-36s %12" PRIu64 " bytes  %s\n", f.name.c_str(), f.bytes,
                     f.kind == FileKind::kQuarantined ? "QUARANTINED (damaged, kept for inspection)"
                     : f.kind == FileKind::kIndex     ? "index"
+                    : f.kind == FileKind::kPrepared  ? "the next segment, zero-filled ahead"
                                                      : "other");
         continue;
       }

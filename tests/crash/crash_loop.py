@@ -37,8 +37,9 @@ DATA_FILTER = 'crash/data/#'
 
 
 class Broker:
-    def __init__(self, binary, data_dir, threads, log_path):
+    def __init__(self, binary, data_dir, threads, segment_mb, log_path):
         self.binary, self.data_dir, self.threads, self.log_path = binary, data_dir, threads, log_path
+        self.segment_mb = segment_mb
         self.proc, self.port = None, None
 
     def start(self, timeout=30.0):
@@ -48,7 +49,8 @@ class Broker:
         log = open(self.log_path, 'ab')
         self.proc = subprocess.Popen(
             [self.binary, '--port', '0', '--port-file', port_file, '--data-dir', self.data_dir,
-             '--threads', str(self.threads), '--max-queued-messages', '10000000',
+             '--threads', str(self.threads), '--segment-mb', str(self.segment_mb),
+             '--max-queued-messages', '10000000',
              '--max-queued-bytes', str(4 << 30)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
@@ -162,6 +164,9 @@ def main():
     ap.add_argument('--cycles', type=int, default=15)
     ap.add_argument('--publishers', type=int, default=4)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--segment-mb', type=int, default=64,
+                    help='log segment size; small ones make the runs roll segments (into '
+                         'zero-filled prepared files) and get killed mid-roll')
     ap.add_argument('--min-run', type=float, default=0.2, help='shortest time before the kill, s')
     ap.add_argument('--max-run', type=float, default=1.2, help='longest time before the kill, s')
     ap.add_argument('--seed', type=int, default=None)
@@ -173,7 +178,7 @@ def main():
     rng = random.Random(seed)
     start = time.monotonic()
     work = tempfile.mkdtemp(prefix='telemq-crash-')
-    broker = Broker(args.binary, os.path.join(work, 'data'), args.threads,
+    broker = Broker(args.binary, os.path.join(work, 'data'), args.threads, args.segment_mb,
                     os.path.join(work, 'broker.log'))
     acked = [set() for _ in range(args.publishers)]
     next_seq = [0] * args.publishers
