@@ -6,6 +6,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "protocol/common/mutex_lock.h"
 
 namespace telemq::storage {
 namespace {
@@ -38,7 +39,7 @@ class MemEnv::MemFile final : public File {
       : env_(env), data_(std::move(data)), path_(std::move(path)), writable_(writable) {}
 
   absl::StatusOr<size_t> Read(uint64_t position, std::span<char> dst) const override {
-    absl::MutexLock lock(&env_->mu_);
+    MutexLock lock(&env_->mu_);
     const std::string& d = data_->data;
     if (position >= d.size()) return 0;
     const size_t n = std::min<uint64_t>(dst.size(), d.size() - position);
@@ -47,7 +48,7 @@ class MemEnv::MemFile final : public File {
   }
 
   absl::Status Write(uint64_t position, std::span<const iovec> iov) override {
-    absl::MutexLock lock(&env_->mu_);
+    MutexLock lock(&env_->mu_);
     if (!writable_) return absl::ErrnoToStatus(EBADF, absl::StrCat("pwritev ", path_));
     ++env_->counts_[Op::kWrite];
     if (absl::Status s = env_->Inject(Op::kWrite, path_); !s.ok()) return s;
@@ -78,7 +79,7 @@ class MemEnv::MemFile final : public File {
   }
 
   absl::Status Sync() override {
-    absl::MutexLock lock(&env_->mu_);
+    MutexLock lock(&env_->mu_);
     ++env_->counts_[Op::kSync];
     if (absl::Status s = env_->Inject(Op::kSync, path_); !s.ok()) return s;
     FileData& f = *data_;
@@ -89,7 +90,7 @@ class MemEnv::MemFile final : public File {
   }
 
   absl::Status Truncate(uint64_t size) override {
-    absl::MutexLock lock(&env_->mu_);
+    MutexLock lock(&env_->mu_);
     ++env_->counts_[Op::kTruncate];
     if (absl::Status s = env_->Inject(Op::kTruncate, path_); !s.ok()) return s;
     data_->data.resize(size, '\0');
@@ -100,7 +101,7 @@ class MemEnv::MemFile final : public File {
   absl::Status Preallocate(uint64_t) override { return absl::OkStatus(); }
 
   absl::StatusOr<uint64_t> Size() const override {
-    absl::MutexLock lock(&env_->mu_);
+    MutexLock lock(&env_->mu_);
     return data_->data.size();
   }
 
@@ -131,7 +132,7 @@ absl::Status MemEnv::Inject(Op op, const std::string& path) {
 }
 
 absl::StatusOr<std::unique_ptr<File>> MemEnv::Open(const std::string& path, OpenMode mode) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ++counts_[Op::kOpen];
   if (absl::Status s = Inject(Op::kOpen, path); !s.ok()) return s;
   const std::string parent = Parent(path);
@@ -153,7 +154,7 @@ absl::StatusOr<std::unique_ptr<File>> MemEnv::Open(const std::string& path, Open
 }
 
 absl::StatusOr<std::vector<std::string>> MemEnv::List(const std::string& dir) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (!dirs_.contains(dir)) return absl::ErrnoToStatus(ENOENT, absl::StrCat("opendir ", dir));
   std::vector<std::string> names;
   const std::string prefix = dir + "/";
@@ -167,12 +168,12 @@ absl::StatusOr<std::vector<std::string>> MemEnv::List(const std::string& dir) {
 }
 
 bool MemEnv::Exists(const std::string& path) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return files_.contains(path) || dirs_.contains(path);
 }
 
 absl::Status MemEnv::CreateDir(const std::string& dir) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (files_.contains(dir)) return absl::ErrnoToStatus(ENOTDIR, absl::StrCat("mkdir ", dir));
   for (size_t slash = dir.find('/', 1);; slash = dir.find('/', slash + 1)) {
     const std::string prefix = dir.substr(0, slash);
@@ -184,7 +185,7 @@ absl::Status MemEnv::CreateDir(const std::string& dir) {
 }
 
 absl::Status MemEnv::Rename(const std::string& from, const std::string& to) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ++counts_[Op::kRename];
   if (absl::Status s = Inject(Op::kRename, from); !s.ok()) return s;
   auto it = files_.find(from);
@@ -199,7 +200,7 @@ absl::Status MemEnv::Rename(const std::string& from, const std::string& to) {
 }
 
 absl::Status MemEnv::Remove(const std::string& path) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ++counts_[Op::kRemove];
   if (absl::Status s = Inject(Op::kRemove, path); !s.ok()) return s;
   if (files_.erase(path) == 0) return absl::ErrnoToStatus(ENOENT, absl::StrCat("unlink ", path));
@@ -207,7 +208,7 @@ absl::Status MemEnv::Remove(const std::string& path) {
 }
 
 absl::Status MemEnv::SyncDir(const std::string& dir) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ++counts_[Op::kSyncDir];
   if (absl::Status s = Inject(Op::kSyncDir, dir); !s.ok()) return s;
   if (dir == "." || dir == "/") return absl::OkStatus();  // the roots always exist
@@ -231,13 +232,13 @@ absl::Status MemEnv::SyncDir(const std::string& dir) {
 
 absl::StatusOr<DiskUsage> MemEnv::Usage(const std::string&) {
   const uint64_t used = total_bytes();
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return DiskUsage{.total_bytes = capacity_,
                    .available_bytes = capacity_ > used ? capacity_ - used : 0};
 }
 
 void MemEnv::DropUnsyncedData(uint64_t tear_seed) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   files_ = durable_files_;
   std::mt19937_64 rng(tear_seed);
   for (auto& [path, file] : files_) {
@@ -258,24 +259,24 @@ void MemEnv::DropUnsyncedData(uint64_t tear_seed) {
 }
 
 void MemEnv::FailNext(Op op, int count, int error) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   faults_[op] = Fault{.count = count, .error = error};
 }
 
 void MemEnv::ShortWrite(size_t bytes, int error) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   short_write_bytes_ = bytes;
   short_write_error_ = error;
 }
 
 void MemEnv::ClearFaults() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   faults_.clear();
   short_write_error_ = 0;
 }
 
 absl::StatusOr<std::string> MemEnv::Contents(const std::string& path) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = files_.find(path);
   if (it == files_.end()) return absl::ErrnoToStatus(ENOENT, absl::StrCat("open ", path));
   return it->second->data;
@@ -284,7 +285,7 @@ absl::StatusOr<std::string> MemEnv::Contents(const std::string& path) {
 void MemEnv::SetContents(const std::string& path, std::string_view bytes) {
   const std::string parent = Parent(path);
   if (parent != ".") CreateDir(parent).IgnoreError();
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   std::shared_ptr<FileData>& data = files_[path];
   if (data == nullptr) data = std::make_shared<FileData>();
   data->data.assign(bytes.data(), bytes.size());
@@ -294,19 +295,19 @@ void MemEnv::SetContents(const std::string& path, std::string_view bytes) {
 }
 
 int MemEnv::count(Op op) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return counts_[op];
 }
 
 uint64_t MemEnv::total_bytes() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   uint64_t total = 0;
   for (const auto& [path, data] : files_) total += data->data.size();
   return total;
 }
 
 void MemEnv::set_capacity(uint64_t bytes) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   capacity_ = bytes;
 }
 

@@ -5,7 +5,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "broker/base/mutex_lock.h"
+#include "protocol/common/mutex_lock.h"
 
 namespace telemq {
 
