@@ -79,6 +79,9 @@ endfunction()
 # (label bench) that runs every benchmark once for a few milliseconds, so a
 # benchmark that crashes or asserts fails CI; its figures are not checked.
 function(telemq_benchmark)
+  if(NOT TELEMQ_BENCHMARKS)
+    return()
+  endif()
   _telemq_parse(B ${ARGN})
   add_executable(${B_NAME} ${B_SRCS})
   target_link_libraries(${B_NAME} PRIVATE ${B_DEPS} benchmark::benchmark_main telemq_build_flags)

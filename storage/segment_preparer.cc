@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -37,7 +38,14 @@ void SegmentPreparer::Start() {
   if (state_.load(std::memory_order_acquire) != State::kIdle) return;
   Join();  // a finished thread
   state_.store(State::kRunning, std::memory_order_relaxed);
-  thread_ = std::thread([this] { Fill(); });
+  try {
+    thread_ = std::thread([this] { Fill(); });
+  } catch (const std::system_error& e) {  // no thread to be had (EAGAIN): report, do without
+    error_ = absl::ResourceExhaustedError(absl::StrCat("preparing the next segment (", path_,
+                                                       "): no thread: ", e.what(),
+                                                       "; segments are created unfilled"));
+    state_.store(State::kFailed, std::memory_order_release);
+  }
 }
 
 void SegmentPreparer::Fill() {

@@ -138,11 +138,16 @@ int List(const Args& a) {
                     std::string(scan.status().message()).c_str());
         continue;
       }
+      // A prepared segment's zeroes are space, not data.
+      const std::string spare =
+          scan->zero_tail
+              ? absl::StrCat("  (+", scan->file_bytes - scan->valid_bytes, " bytes prepared)")
+              : "";
       std::printf(
-          "  %-36s %12" PRIu64 " bytes  offsets [%" PRIu64 ", %" PRIu64 ")  %s .. %s%s\n",
-          f.name.c_str(), scan->file_bytes, scan->base_offset, scan->end_offset,
-          scan->records ? FormatTime(scan->first_timestamp_ns).c_str() : "-",
-          scan->records ? FormatTime(scan->max_timestamp_ns).c_str() : "-",
+          "  %-36s %12" PRIu64 " bytes  offsets [%" PRIu64 ", %" PRIu64 ")  %s .. %s%s%s\n",
+          f.name.c_str(), scan->zero_tail ? scan->valid_bytes : scan->file_bytes, scan->base_offset,
+          scan->end_offset, scan->records ? FormatTime(scan->first_timestamp_ns).c_str() : "-",
+          scan->records ? FormatTime(scan->max_timestamp_ns).c_str() : "-", spare.c_str(),
           scan->damaged() && scan->stop != storage::ReadError::kEndOfData ? "  DAMAGED" : "");
     }
   }
