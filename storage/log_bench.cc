@@ -18,7 +18,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -265,6 +267,52 @@ BENCHMARK(BM_GroupCommitPipelined)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
+// Sequential pwrite + fdatasync of `bytes` into files of kDiskSegmentBytes
+// under `dir`, a fresh file (the previous one removed) whenever the next
+// write would not fit, as segments roll (timed, like the partition's rolls).
+// A non-null `prepare` readies each new file, untimed, as the broker
+// prepares segments off its loop.
+class RotatingSyncWriter {
+ public:
+  RotatingSyncWriter(std::string dir, std::function<void(int fd)> prepare)
+      : dir_(std::move(dir)), prepare_(std::move(prepare)) {
+    OpenNext();
+  }
+  ~RotatingSyncWriter() { ::close(fd_); }
+
+  void WriteSync(std::string_view bytes, benchmark::State& state) {
+    if (::pwrite(fd_, bytes.data(), bytes.size(), pos_) != static_cast<ssize_t>(bytes.size())) {
+      std::abort();
+    }
+    if (::fdatasync(fd_) != 0) std::abort();
+    pos_ += static_cast<off_t>(bytes.size());
+    if (static_cast<uint64_t>(pos_) + bytes.size() > kDiskSegmentBytes) {
+      ::close(fd_);
+      OpenNext(&state);
+    }
+  }
+
+ private:
+  std::string Path(int n) const { return dir_ + "/f" + std::to_string(n); }
+  void OpenNext(benchmark::State* state = nullptr) {
+    fd_ = ::open(Path(file_no_).c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (fd_ < 0) std::abort();
+    if (file_no_ > 0) ::unlink(Path(file_no_ - 1).c_str());
+    ++file_no_;
+    pos_ = 0;
+    if (prepare_ == nullptr) return;
+    if (state != nullptr) state->PauseTiming();
+    prepare_(fd_);
+    if (state != nullptr) state->ResumeTiming();
+  }
+
+  const std::string dir_;
+  const std::function<void(int)> prepare_;
+  int file_no_ = 0;
+  int fd_ = -1;
+  off_t pos_ = 0;
+};
+
 // The raw disk: sequential pwrite of exactly the bytes one BM_GroupCommit
 // commit writes, + fdatasync, to a fresh file every kDiskSegmentBytes (as
 // segments roll; older files removed).
@@ -281,28 +329,8 @@ void BM_RawWriteSync(benchmark::State& state) {
     bytes = static_cast<size_t>(p->size_bytes());
   }
   const std::string buf(bytes, 'x');
-  int file_no = 0;
-  auto open_next = [&] {
-    const std::string path = dir.path() + "/raw" + std::to_string(file_no);
-    const int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-    if (fd < 0) std::abort();
-    if (file_no > 0) ::unlink((dir.path() + "/raw" + std::to_string(file_no - 1)).c_str());
-    ++file_no;
-    return fd;
-  };
-  int fd = open_next();
-  off_t pos = 0;
-  for (auto _ : state) {
-    if (::pwrite(fd, buf.data(), buf.size(), pos) != static_cast<ssize_t>(buf.size())) std::abort();
-    if (::fdatasync(fd) != 0) std::abort();
-    pos += static_cast<off_t>(buf.size());
-    if (static_cast<uint64_t>(pos) + buf.size() > kDiskSegmentBytes) {
-      ::close(fd);
-      fd = open_next();
-      pos = 0;
-    }
-  }
-  ::close(fd);
+  RotatingSyncWriter writer(dir.path(), nullptr);
+  for (auto _ : state) writer.WriteSync(buf, state);
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(records));
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
 }
@@ -316,45 +344,23 @@ BENCHMARK(BM_RawWriteSync)
 // fdatasync, as a durable commit of a quiet broker, into space reserved with
 // fallocate(KEEP_SIZE) (arg 0: what an unprepared segment does; the sync
 // also commits the journal for the size and extents) or over a zero-filled,
-// synced file (arg 1: a prepared segment). Files rotate every 16 MiB; the
-// zero-fill of the next one is not timed.
+// synced file (arg 1: a prepared segment). Files rotate every 16 MiB.
 void BM_SmallWriteSync(benchmark::State& state) {
   TempDir dir;
   const bool prepared = state.range(0) != 0;
   const std::string buf(16 << 10, 'x');
   const std::string zeroes(1 << 20, '\0');
-  int file_no = 0;
-  auto open_next = [&] {
-    const std::string path = dir.path() + "/f" + std::to_string(file_no);
-    const int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
-    if (fd < 0) std::abort();
-    if (file_no > 0) ::unlink((dir.path() + "/f" + std::to_string(file_no - 1)).c_str());
-    ++file_no;
-    if (prepared) {
-      for (uint64_t pos = 0; pos < kDiskSegmentBytes; pos += zeroes.size()) {
-        if (::pwrite(fd, zeroes.data(), zeroes.size(), static_cast<off_t>(pos)) < 0) std::abort();
-      }
-      if (::fdatasync(fd) != 0) std::abort();
-    } else if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, kDiskSegmentBytes) != 0) {
-      std::abort();
+  RotatingSyncWriter writer(dir.path(), [&](int fd) {
+    if (!prepared) {
+      if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, kDiskSegmentBytes) != 0) std::abort();
+      return;
     }
-    return fd;
-  };
-  int fd = open_next();
-  off_t pos = 0;
-  for (auto _ : state) {
-    if (::pwrite(fd, buf.data(), buf.size(), pos) != static_cast<ssize_t>(buf.size())) std::abort();
+    for (uint64_t pos = 0; pos < kDiskSegmentBytes; pos += zeroes.size()) {
+      if (::pwrite(fd, zeroes.data(), zeroes.size(), static_cast<off_t>(pos)) < 0) std::abort();
+    }
     if (::fdatasync(fd) != 0) std::abort();
-    pos += static_cast<off_t>(buf.size());
-    if (static_cast<uint64_t>(pos) + buf.size() > kDiskSegmentBytes) {
-      state.PauseTiming();
-      ::close(fd);
-      fd = open_next();
-      pos = 0;
-      state.ResumeTiming();
-    }
-  }
-  ::close(fd);
+  });
+  for (auto _ : state) writer.WriteSync(buf, state);
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(buf.size()));
 }
 BENCHMARK(BM_SmallWriteSync)->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);

@@ -139,17 +139,11 @@ TEST_F(RecoveryTest, ClosedSegmentWithAZeroTailIsCutNotQuarantined) {
   // A crash after a roll, before the old segment's truncation reached the
   // disk: the closed segment is complete, then zeroes.
   options_.segment_bytes = 2000;
-  {
-    auto p = Open();
-    for (int i = 0; i < 6; ++i) {
-      AppendRecords(*p, 10);
-      ASSERT_TRUE(p->FlushNow(true).ok());
-    }
-    ASSERT_GT(p->Segments().size(), 1u);
-  }
+  Populate(6);
   const uint64_t size = Size(seg0_);
   testing::StoreBytes(env_, seg0_, size, std::string(1000, '\0'));
   auto p = Open();
+  ASSERT_GT(p->Segments().size(), 1u);
   EXPECT_TRUE(report_.quarantined.empty());
   EXPECT_EQ(report_.torn_bytes, 0u);
   EXPECT_EQ(Size(seg0_), size);
@@ -159,13 +153,7 @@ TEST_F(RecoveryTest, ClosedSegmentWithAZeroTailIsCutNotQuarantined) {
 TEST_F(RecoveryTest, ClosedSegmentWithAZeroTailAndMissingRecordsIsQuarantined) {
   // The zeroes hide records the next segment's base says were there.
   options_.segment_bytes = 2000;
-  {
-    auto p = Open();
-    for (int i = 0; i < 6; ++i) {
-      AppendRecords(*p, 10);
-      ASSERT_TRUE(p->FlushNow(true).ok());
-    }
-  }
+  Populate(6);
   const uint64_t batch = MakeBatch(0, 10).size();
   testing::StoreBytes(env_, seg0_, batch, std::string(Size(seg0_) - batch, '\0'));
   options_.verify_all_segments = true;  // the saved index still matches the size

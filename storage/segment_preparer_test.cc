@@ -84,89 +84,93 @@ TEST_F(SegmentPreparerTest, ALeftoverFileIsRemovedOnOpen) {
   EXPECT_FALSE(env_.Exists(prepared_));
 }
 
-// The broker's setting on a real file system: closed segments end with their
-// data, the active one is a full-size zero-filled file being written over,
-// and everything reads back after a reopen.
-TEST(PreparedSegmentsTest, RollIntoPreparedFilesOnDisk) {
-  char tmpl[] = "/tmp/telemq_prepared_segments_test.XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::string root = tmpl;
-  PartitionOptions options{
-      .dir = root + "/p0", .segment_bytes = 16 << 10, .prepare_segments = true};
-  {
-    RecoveryReport report;
-    auto p = Partition::Open(Env::Posix(), options, &report);
-    ASSERT_TRUE(p.ok()) << p.status();
-    for (int i = 0; i < 40; ++i) {
-      testing::AppendRecords(**p, 50);
-      ASSERT_TRUE((*p)->FlushNow(true).ok());
-      (*p)->WaitForPreparation();  // so that every roll finds its file ready
-    }
-    const std::vector<SegmentInfo> segments = (*p)->Segments();
-    ASSERT_GT(segments.size(), 3u);
-    for (const SegmentInfo& s : segments) {
-      const uint64_t size = std::filesystem::file_size(s.path);
-      if (s.active) {
-        EXPECT_EQ(size, options.segment_bytes) << s.path;  // prepared
-      } else {
-        EXPECT_EQ(size, s.bytes) << s.path;  // truncated at the roll
-      }
-    }
-    EXPECT_TRUE((*p)->TakePreparationError().ok());
+// The broker's setting on a real file system (a temporary directory).
+class PreparedSegmentsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/telemq_prepared_segments_test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    options_.dir = root_ + "/p0";
   }
-  RecoveryReport report;
-  auto p = Partition::Open(Env::Posix(), options, &report);
-  ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_EQ(report.torn_bytes, 0u);
-  EXPECT_TRUE(report.quarantined.empty());
-  EXPECT_EQ((*p)->next_offset(), 2000u);
-  EXPECT_FALSE(std::filesystem::exists(root + "/p0/next.zero"));
-  auto records = testing::ReadAll(**p, 0);
-  ASSERT_TRUE(records.ok()) << records.status();
-  ASSERT_EQ(records->size(), 2000u);
-  for (const auto& r : *records) ASSERT_TRUE(testing::IsExpected(r)) << r.offset;
-  p->reset();
-  std::filesystem::remove_all(root);
+  void TearDown() override {
+    p_.reset();
+    std::filesystem::remove_all(root_);
+  }
+  void Open() {
+    p_.reset();
+    absl::StatusOr<std::unique_ptr<Partition>> p =
+        Partition::Open(Env::Posix(), options_, &report_);
+    ASSERT_TRUE(p.ok()) << p.status();
+    p_ = *std::move(p);
+  }
+  void AppendAndSync(int records) {
+    testing::AppendRecords(*p_, records);
+    ASSERT_TRUE(p_->FlushNow(true).ok());
+  }
+  void ExpectAllRecords() {
+    auto records = testing::ReadAll(*p_, 0);
+    ASSERT_TRUE(records.ok()) << records.status();
+    ASSERT_EQ(records->size(), p_->next_offset());
+    for (const auto& r : *records) ASSERT_TRUE(testing::IsExpected(r)) << r.offset;
+  }
+
+  std::string root_;
+  PartitionOptions options_{.prepare_segments = true};
+  RecoveryReport report_;
+  std::unique_ptr<Partition> p_;
+};
+
+// Closed segments end with their data, the active one is a full-size
+// zero-filled file being written over, and everything reads back after a
+// reopen.
+TEST_F(PreparedSegmentsTest, RollIntoPreparedFiles) {
+  options_.segment_bytes = 16 << 10;
+  Open();
+  for (int i = 0; i < 40; ++i) {
+    AppendAndSync(50);
+    p_->WaitForPreparation();  // so that every roll finds its file ready
+  }
+  const std::vector<SegmentInfo> segments = p_->Segments();
+  ASSERT_GT(segments.size(), 3u);
+  for (const SegmentInfo& s : segments) {
+    const uint64_t size = std::filesystem::file_size(s.path);
+    if (s.active) {
+      EXPECT_EQ(size, options_.segment_bytes) << s.path;  // prepared
+    } else {
+      EXPECT_EQ(size, s.bytes) << s.path;  // truncated at the roll
+    }
+  }
+  EXPECT_TRUE(p_->TakePreparationError().ok());
+
+  Open();
+  EXPECT_EQ(report_.torn_bytes, 0u);
+  EXPECT_TRUE(report_.quarantined.empty());
+  EXPECT_EQ(p_->next_offset(), 2000u);
+  EXPECT_FALSE(std::filesystem::exists(root_ + "/p0/next.zero"));
+  ExpectAllRecords();
 }
 
-TEST(PreparedSegmentsTest, AnUnpreparedSegmentIsLeftEarlyForAPreparedOne) {
-  char tmpl[] = "/tmp/telemq_prepared_segments_test.XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::string root = tmpl;
-  PartitionOptions options{
-      .dir = root + "/p0", .segment_bytes = 16 << 20, .prepare_segments = true};
-  RecoveryReport report;
-  auto p = Partition::Open(Env::Posix(), options, &report);
-  ASSERT_TRUE(p.ok()) << p.status();
+TEST_F(PreparedSegmentsTest, AnUnpreparedSegmentIsLeftEarlyForAPreparedOne) {
+  options_.segment_bytes = 16 << 20;
+  Open();
   // The first segment is created unprepared; 1 MiB into it, preparation starts.
-  while ((*p)->size_bytes() < (1 << 20)) {
-    testing::AppendRecords(**p, 500);
-    ASSERT_TRUE((*p)->FlushNow(true).ok());
-  }
-  (*p)->WaitForPreparation();
-  ASSERT_EQ((*p)->Segments().size(), 1u);
-  const uint64_t first_bytes = (*p)->size_bytes();
-  for (int i = 0; i < 3; ++i) {
-    testing::AppendRecords(**p, 500);
-    ASSERT_TRUE((*p)->FlushNow(true).ok());
-  }
-  const std::vector<SegmentInfo> segments = (*p)->Segments();
+  while (p_->size_bytes() < (1 << 20)) AppendAndSync(500);
+  p_->WaitForPreparation();
+  ASSERT_EQ(p_->Segments().size(), 1u);
+  const uint64_t first_bytes = p_->size_bytes();
+  for (int i = 0; i < 3; ++i) AppendAndSync(500);
+  const std::vector<SegmentInfo> segments = p_->Segments();
   ASSERT_EQ(segments.size(), 2u);
   EXPECT_EQ(segments[0].bytes, first_bytes);
   EXPECT_EQ(std::filesystem::file_size(segments[0].path), first_bytes);
-  EXPECT_EQ(std::filesystem::file_size(segments[1].path), options.segment_bytes);
-  const uint64_t next = (*p)->next_offset();
-  p->reset();
+  EXPECT_EQ(std::filesystem::file_size(segments[1].path), options_.segment_bytes);
+  const uint64_t next = p_->next_offset();
 
-  p = Partition::Open(Env::Posix(), options, &report);
-  ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_EQ(report.torn_bytes, 0u);
-  EXPECT_EQ((*p)->next_offset(), next);
-  auto records = testing::ReadAll(**p, 0);
-  ASSERT_TRUE(records.ok()) << records.status();
-  EXPECT_EQ(records->size(), next);
-  p->reset();
-  std::filesystem::remove_all(root);
+  Open();
+  EXPECT_EQ(report_.torn_bytes, 0u);
+  EXPECT_EQ(p_->next_offset(), next);
+  ExpectAllRecords();
 }
 
 }  // namespace
