@@ -57,6 +57,10 @@ const std::vector<Option>& Options() {
        Unsigned(&BrokerConfig::port, 0, 65535)},
       {"threads", "shard threads (default 0 = one per core)",
        Unsigned(&BrokerConfig::threads, 0, 64)},
+      {"busy-wait-us",
+       "under load, a shard gathers completions for up to this long before a loop turn "
+       "(default 50; 0 = off)",
+       Unsigned(&BrokerConfig::busy_wait_us, 0, 10000)},
       {"data-dir", "directory for the log and state (default ./data)",
        String(&BrokerConfig::data_dir, false)},
       {"log-level", "error, warning, info or debug (default info)",

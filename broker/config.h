@@ -22,6 +22,9 @@ struct BrokerConfig {
   std::string host = "127.0.0.1";  // listen address (IPv4 or IPv6 literal)
   uint16_t port = 1883;            // 0: pick a free port (reported at start-up)
   int threads = 0;                 // shards; 0: one per core
+  // A busy shard waits up to this long for more completions before a turn
+  // (fewer, larger reads under load); 0: never.
+  uint32_t busy_wait_us = 50;
   std::string data_dir = "./data";
   std::string log_level = "info";
   // Written with the bound port once listening (tests start on port 0).

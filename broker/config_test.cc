@@ -121,5 +121,15 @@ TEST(ConfigTest, RetentionSettingsAreRead) {
   EXPECT_FALSE(Parse({"--segment-mb=0"}).ok());
 }
 
+TEST(ConfigTest, BusyWaitDefaultsTo50UsAndZeroTurnsItOff) {
+  auto c = Parse({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->busy_wait_us, 50u);
+  c = Parse({"--busy-wait-us=0"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->busy_wait_us, 0u);
+  EXPECT_FALSE(Parse({"--busy-wait-us=10001"}).ok());  // a turn must not wait 10 ms
+}
+
 }  // namespace
 }  // namespace telemq
