@@ -79,10 +79,10 @@ absl::StatusOr<uint64_t> Partition::Impl::Append(uint8_t type, std::string_view 
 
 const WriteRequest* Partition::Impl::PrepareWrite(bool sync) {
   if (!failure_.ok() || in_flight_) return nullptr;
-  if (!active_prepared_ && !early_roll_asked_ && preparer_ != nullptr && preparer_->ready()) {
-    // Every commit into the unprepared segment pays the journal: move on.
+  if (!active_prepared_ && preparer_ != nullptr && preparer_->ready()) {
+    // Every commit into the unprepared segment pays the journal: move on
+    // (asking again until the roll is idempotent).
     pending_.RollAtNextBatch(active().base_offset());
-    early_roll_asked_ = true;
   }
   pending_.SealAll();
   auto& sealed = pending_.sealed();
@@ -145,7 +145,6 @@ absl::Status Partition::Impl::Roll(uint64_t base_offset) {
   if (preparer_ != nullptr) {
     const absl::StatusOr<uint64_t> next_size = active().file->Size();
     active_prepared_ = next_size.ok() && *next_size > 0;
-    early_roll_asked_ = false;
   }
   return absl::OkStatus();
 }

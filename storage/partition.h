@@ -71,7 +71,8 @@ struct PartitionOptions {
   size_t max_batch_bytes = 1u << 20;
   bool preallocate = true;  // fallocate(KEEP_SIZE) each new segment
   // Zero-fill the next segment's file on a background thread once the
-  // active one is an eighth full, and roll into it (segment_preparer.h):
+  // active one is an eighth full (an unprepared one: 1 MiB, and it is then
+  // left early), and roll into it (segment_preparer.h):
   // fdatasync of overwritten blocks skips the journal commit that appending
   // costs. Off by default (a thread per partition); the broker turns it on.
   bool prepare_segments = false;

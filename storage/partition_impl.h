@@ -74,7 +74,6 @@ class Partition::Impl {
   // The active segment's file is a prepared (zero-filled) one. When it is
   // not, the partition rolls into a prepared file as soon as one is ready.
   bool active_prepared_ = false;
-  bool early_roll_asked_ = false;
 };
 
 }  // namespace telemq::storage

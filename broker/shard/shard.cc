@@ -116,7 +116,7 @@ void Shard::Run() {
     // Under load, gather: many sockets each with one small segment cost a
     // recv, an ACK and a wake-up apiece; waiting a little lets more arrive
     // per turn. Measured at 60k single-PUBLISH writes/s from 100 clients:
-    // broker CPU 80-83 % -> 62-65 % of a core, p50 +35-85 us
+    // broker CPU 85-88 % -> 63 % of a core, p50 +30-60 us
     // (docs/benchmarks.md). Not while the log has a write in flight: a
     // PUBACK waiting for it would wait longer.
     unsigned wait_nr = 1;
