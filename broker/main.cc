@@ -7,12 +7,55 @@
 // cannot start (address in use, kernel without io_uring...), 2 for a bad
 // command line or config file.
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 #include "broker/base/log.h"
 #include "broker/config.h"
 #include "broker/server.h"
+
+namespace {
+
+// Descriptors besides client sockets: per shard a ring, a wake-up eventfd, a
+// listener and the log's segment, index and prepared files; the data
+// directory; what a library might open.
+constexpr rlim_t kReservedDescriptors = 256;
+
+// Every client holds a descriptor, and the usual soft limit (1024) would cap
+// the broker at about a thousand clients: raise it as far as the hard limit
+// allows, up to what --max-connections needs, and say when that is short.
+void RaiseOpenFileLimit(uint32_t max_connections) {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = rlim_t{max_connections} + kReservedDescriptors;
+  const rlim_t before = limit.rlim_cur;
+  if (limit.rlim_cur < wanted) {
+    limit.rlim_cur = std::min(wanted, limit.rlim_max);
+    if (limit.rlim_cur > before && setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+      TELEMQ_LOG(kInfo, "open-file limit raised from %llu to %llu",
+                 static_cast<unsigned long long>(before),
+                 static_cast<unsigned long long>(limit.rlim_cur));
+    } else {
+      limit.rlim_cur = before;
+    }
+  }
+  if (limit.rlim_cur < wanted) {
+    const rlim_t room =
+        limit.rlim_cur > kReservedDescriptors ? limit.rlim_cur - kReservedDescriptors : 0;
+    TELEMQ_LOG(kWarning,
+               "the open-file limit (%llu, hard limit %llu) leaves room for about %llu clients, "
+               "fewer than --max-connections %u: raise it (ulimit -n, systemd LimitNOFILE=); "
+               "beyond it, accepts pause and new clients wait in the listen backlog",
+               static_cast<unsigned long long>(limit.rlim_cur),
+               static_cast<unsigned long long>(limit.rlim_max),
+               static_cast<unsigned long long>(room), max_connections);
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::StatusOr<telemq::BrokerConfig> config = telemq::ParseCommandLine(argc, argv);
@@ -38,6 +81,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  RaiseOpenFileLimit(config->max_connections);
   telemq::Broker broker(*config);
   if (absl::Status s = broker.Start(); !s.ok()) {
     std::fprintf(stderr, "telemq: cannot start: %s\n", std::string(s.message()).c_str());

@@ -14,6 +14,7 @@ broker is always stopped, even when a test fails; its log tail is printed for a 
 """
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -50,8 +51,10 @@ class BrokerError(Exception):
 
 
 class Broker:
-    def __init__(self, flags=None):
+    def __init__(self, flags=None, nofile=None):
+        """nofile: (soft, hard) open-file limit to start the broker with (None: inherited)."""
         self.flags = dict(flags or {})
+        self.nofile = nofile
         self.dir = tempfile.mkdtemp(prefix='telemq-it-')
         self.log_path = os.path.join(self.dir, 'broker.log')
         self.proc = None
@@ -84,8 +87,11 @@ class Broker:
                    '--log-level', 'debug']
             for flag, value in self.flags.items():
                 cmd += ['--' + flag, str(value)]
+        limits = None
+        if self.nofile:
+            limits = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, self.nofile)
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, preexec_fn=limits)
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -177,16 +183,18 @@ def mosquitto_deviates(reason):
 
 
 class BrokerTest(unittest.TestCase):
-    """A fresh broker per test. Subclasses may set broker_flags = {'max-inflight': 2, ...}."""
+    """A fresh broker per test. Subclasses may set broker_flags = {'max-inflight': 2, ...} and
+    broker_nofile = (soft, hard), the open-file limit the broker starts with."""
 
     broker_flags = {}
+    broker_nofile = None
 
     def setUp(self):
         start = _file_start.setdefault(type(self).__module__, time.monotonic())
         if time.monotonic() - start > FILE_BUDGET_S:
             self.fail('the %.0f s budget of this file was spent by earlier tests (is the broker '
                       'hanging?)' % FILE_BUDGET_S)
-        self.broker = Broker(self.broker_flags)
+        self.broker = Broker(self.broker_flags, self.broker_nofile)
         self.addCleanup(self._stop_broker)
         self.broker.start()
         self.port = self.broker.port

@@ -1,5 +1,7 @@
 """Resource limits and scale: --max-packet-size, --max-connections, --max-inflight,
---max-queued-messages, --max-keepalive, slow subscribers, 500 concurrent connections."""
+--max-queued-messages, --max-keepalive, slow subscribers, 500 concurrent connections, the
+open-file limit."""
+import resource
 import socket
 import threading
 import time
@@ -201,6 +203,37 @@ class ManyConnectionsTest(BrokerTest):
         for c in clients:
             self.assertTrue(c.closed_within(5))
         self.assertLess(time.monotonic() - start, 10)
+        self.assert_serving()
+
+
+@telemq_only('telemq raises its own open-file limit')
+class OpenFileLimitTest(BrokerTest):
+    """Started with a soft open-file limit of 300 (the usual default is 1024), the broker raises it
+    towards the hard limit, as far as --max-connections needs, and serves more clients than 300."""
+    broker_flags = {'max-connections': 1000}
+    broker_nofile = (300, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+
+    def test_soft_limit_is_raised_and_more_clients_than_it_are_served(self):
+        if self.broker_nofile[1] < 1256:
+            self.skipTest('the hard open-file limit is below 1256')
+        self.assertTrue(self.log_contains('open-file limit raised from 300 to 1256'))
+        clients = [self.client(timeout=10) for _ in range(400)]
+        for i, c in enumerate(clients):
+            c.send(m.connect('fd-%d' % i))
+        for c in clients:
+            self.assertEqual(m.connack_codes(c.expect(m.CONNACK, 10)), (0, 0))
+        self.assert_serving()
+
+
+@telemq_only('telemq reports a short open-file limit')
+class ShortOpenFileLimitTest(BrokerTest):
+    broker_flags = {'max-connections': 1000}
+    broker_nofile = (300, 300)
+
+    def test_a_hard_limit_below_max_connections_is_reported(self):
+        self.assertTrue(self.log_contains('the open-file limit (300, hard limit 300) leaves room '
+                                          'for about 44 clients, fewer than --max-connections '
+                                          '1000'))
         self.assert_serving()
 
 
