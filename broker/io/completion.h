@@ -26,6 +26,7 @@ enum class OpKind : uint8_t {
   kCancel,    // cancel requests; their completions carry no information
   kLogWrite,  // log partition append
   kLogSync,   // log partition fdatasync
+  kMailWake,  // MSG_RING from another shard (wake-up for its mail); no payload
 };
 
 struct OpTag {

@@ -78,7 +78,9 @@ absl::Status Shard::Init() {
   }
   ArmAccept();
   ArmWake();
-  return ring_->Submit();
+  absl::Status s = ring_->Submit();
+  if (s.ok() && f.msg_ring) group_->SetRingFd(index_, ring_->raw()->ring_fd);
+  return s;
 }
 
 void Shard::UpdateClock() {
@@ -219,6 +221,12 @@ void Shard::HandleCompletion(const io_uring_cqe& cqe) {
       return;
     case OpKind::kWake:
       ArmWake();
+      return;
+    case OpKind::kMailWake:
+      // Posted by another shard: its work is done (the wait returned, the
+      // mail is drained). Here only when this shard's MSG_RING to shard
+      // `index` failed: wake it the other way.
+      if (cqe.res < 0) group_->Wake(tag.index);
       return;
     case OpKind::kLogWrite:
     case OpKind::kLogSync:

@@ -172,6 +172,7 @@ class Shard final : public session::Transport {
   void AdmitWaiting();
   void ArmRecv(uint32_t slot);
   void ArmWake();
+  void WakeShard(uint32_t shard);
   void StartSend(uint32_t slot);
   void MaybeFinishClose(uint32_t slot);
   void CompleteHandOff(uint32_t slot);

@@ -2,8 +2,9 @@
 //
 // Built before the shard threads start and immutable afterwards, except for
 // the atomics: the mailbox rings (one per ordered pair of shards), each
-// shard's wake-up eventfd and "about to sleep" flag, the stop flag and the
-// broker-wide connection count (checked once per accept, never per message).
+// shard's wake-up eventfd, io_uring fd and "about to sleep" flag, the stop
+// flag and the broker-wide connection count (checked once per accept, never
+// per message).
 #pragma once
 
 #include <sys/eventfd.h>
@@ -25,6 +26,7 @@ class ShardGroup {
       : size_(shards),
         max_connections_(max_connections),
         sleeping_(shards),
+        ring_fds_(shards),
         needed_(size_t{shards} * shards) {
     for (uint32_t i = 0; i < shards * shards; ++i) {
       // A shard never mails itself: its own ring is a placeholder.
@@ -33,6 +35,7 @@ class ShardGroup {
     }
     for (uint32_t i = 0; i < shards; ++i) {
       wake_fds_.push_back(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+      ring_fds_[i].store(-1, std::memory_order_relaxed);
     }
   }
   ~ShardGroup() {
@@ -50,6 +53,13 @@ class ShardGroup {
   // if the flag is set. Either the re-check sees the mail or the sender sees
   // the flag.
   std::atomic<bool>& sleeping(uint32_t shard) { return sleeping_[shard]; }
+  // A shard's io_uring fd, once its ring exists (-1 before): other shards
+  // wake it with an IORING_OP_MSG_RING completion, which rides on their own
+  // next submit, instead of a write to its eventfd.
+  void SetRingFd(uint32_t shard, int fd) { ring_fds_[shard].store(fd, std::memory_order_release); }
+  int ring_fd(uint32_t shard) const { return ring_fds_[shard].load(std::memory_order_acquire); }
+  // The eventfd wake-up: from outside the shards (Stop), or when MSG_RING
+  // cannot be used.
   void Wake(uint32_t shard) {
     const uint64_t one = 1;
     (void)!write(wake_fds_[shard], &one, sizeof(one));
@@ -80,6 +90,7 @@ class ShardGroup {
   std::vector<std::unique_ptr<SpscRing<Mail>>> rings_;
   std::vector<int> wake_fds_;
   std::vector<std::atomic<bool>> sleeping_;
+  std::vector<std::atomic<int>> ring_fds_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint32_t> connections_{0};
   std::vector<std::atomic<uint64_t>> needed_;  // [shard][partition], value-initialized to 0

@@ -125,8 +125,24 @@ void Shard::FlushOutbox() {
   for (uint32_t t = 0; t < group_->size(); ++t) {
     if (!wake_targets_[t]) continue;
     wake_targets_[t] = false;
-    if (group_->sleeping(t).load(std::memory_order_seq_cst)) group_->Wake(t);
+    if (group_->sleeping(t).load(std::memory_order_seq_cst)) WakeShard(t);
   }
+}
+
+void Shard::WakeShard(uint32_t t) {
+  // A completion posted into the target's ring: no syscall here (it goes
+  // with this turn's submit, which follows at once) and nothing for the
+  // target to re-arm, where the eventfd costs a write here and a read there.
+  const int fd = group_->ring_fd(t);
+  if (fd < 0) {
+    group_->Wake(t);
+    return;
+  }
+  io_uring_sqe* sqe = ring_->NextSqe();
+  io_uring_prep_msg_ring(sqe, fd, 0, io::EncodeOpTag({io::OpKind::kMailWake, 0, index_}), 0);
+  // This shard hears of it only if it fails (HandleCompletion).
+  io_uring_sqe_set_data64(sqe, io::EncodeOpTag({io::OpKind::kMailWake, 0, t}));
+  sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
 
 void Shard::DrainMailboxes() {
