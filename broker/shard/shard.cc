@@ -105,7 +105,10 @@ void Shard::Run() {
     // A log write in flight references the partition's buffers: never leave
     // before it completes.
     const bool log_busy = log_ != nullptr && log_->partition_store().write_in_flight();
-    if (stopping_ && (live_conns_ == 0 || mono_ns_ >= shutdown_deadline_ns_) && !log_busy) break;
+    if (stopping_ && (live_conns_ == 0 || mono_ns_ >= shutdown_deadline_ns_) && !log_busy) {
+      (void)ring_->Submit();  // the wake-ups of other shards for this turn's mail
+      break;
+    }
 
     absl::Duration timeout = absl::InfiniteDuration();
     int64_t deadline = next_timer_ns_;
