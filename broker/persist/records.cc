@@ -1,5 +1,9 @@
 #include "broker/persist/records.h"
 
+#include "protocol/mqtt/property_codec.h"
+#include "protocol/mqtt/topic.h"
+#include "protocol/mqtt/utf8.h"
+#include "protocol/mqtt/wire.h"
 #include "storage/coding.h"
 
 namespace telemq::persist {
@@ -60,6 +64,28 @@ std::span<const uint8_t> AsBytes(std::string_view s) {
 }
 std::string_view AsChars(std::span<const uint8_t> s) {
   return {reinterpret_cast<const char*>(s.data()), s.size()};
+}
+
+// What MqttEngine::MakeMessage stores: a PUBLISH property block, length
+// prefix included, without the properties set per delivery (Topic Alias,
+// Message Expiry Interval, Subscription Identifier), and a payload that is
+// UTF-8 when the block says so. Anything else would reach subscribers as a
+// protocol error or as identifiers that are not theirs.
+bool ValidProperties(std::span<const uint8_t> block, std::span<const uint8_t> payload) {
+  using mqtt::PropertyId;
+  mqtt::wire::Reader r(block.data(), block.size());
+  mqtt::Properties p;
+  if (mqtt::property_codec::Decode(r, mqtt::PacketBit(mqtt::PacketType::kPublish), &p) !=
+          mqtt::DecodeError::kNone ||
+      r.remaining() != 0) {
+    return false;
+  }
+  if (p.Has(PropertyId::kTopicAlias) || p.Has(PropertyId::kMessageExpiryInterval) ||
+      p.Has(PropertyId::kSubscriptionIdentifier)) {
+    return false;
+  }
+  return p.GetInt(PropertyId::kPayloadFormatIndicator) != 1 ||
+         mqtt::IsValidUtf8Payload(payload.data(), payload.size());
 }
 
 }  // namespace
@@ -138,7 +164,11 @@ bool DecodeMessage(std::string_view key, std::string_view value, MessageRecord* 
   }
   out->properties = AsBytes(properties);
   out->payload = AsBytes(r.Rest());
-  return true;
+  // The topic and properties as a PUBLISH brought them, or the record is
+  // not one the broker wrote: sent on, they would break the subscribers'
+  // connections.
+  return mqtt::ValidateTopicName(key) == mqtt::TopicError::kOk &&
+         (properties.empty() || ValidProperties(out->properties, out->payload));
 }
 
 std::string EncodeSessionValue(const session::SessionState& state) {
@@ -173,8 +203,11 @@ bool DecodeSessionValue(std::string_view value, session::SessionState* out) {
     std::string_view filter;
     uint8_t bits;
     uint32_t id;
-    if (!r.LengthPrefixed(&filter) || filter.empty() || !r.U8(&bits) ||
-        (bits & ~kKnownOptionBits) != 0 || (bits & kQosMask) == 3 || !r.Varint32(&id)) {
+    // Filters and identifiers as a SUBSCRIBE brought them: the router
+    // takes them unchecked (broker/router/topic.h).
+    if (!r.LengthPrefixed(&filter) || mqtt::ValidateTopicFilter(filter) != mqtt::TopicError::kOk ||
+        !r.U8(&bits) || (bits & ~kKnownOptionBits) != 0 || (bits & kQosMask) == 3 ||
+        !r.Varint32(&id) || id > mqtt::wire::kMaxVarInt) {
       return false;
     }
     router::SubscriptionOptions o;

@@ -12,7 +12,8 @@
 //             restart; else 0)
 //     varint  expiry, ns since the Unix epoch      (if bit 3)
 //     varint  properties length                   (if bit 4)
-//     bytes   properties (MQTT 5 property block without its length prefix)
+//     bytes   properties (an MQTT 5 PUBLISH property block, its own length
+//             prefix included, as MqttEngine::MakeMessage encodes it)
 //     bytes   payload (the rest)
 //   type 2  session       key = client id
 //     u8      protocol level (4 or 5)
@@ -48,7 +49,12 @@
 //     varint  count, then count entries as in type 10
 //
 // Decoders validate every length against the value and return false on
-// anything malformed; the caller reports the record's offset.
+// anything malformed; the caller reports the record's offset. Malformed
+// includes what no client could have sent: a topic name or filter the MQTT
+// codec rejects, a subscription identifier over 268435455, properties that
+// are not a PUBLISH's (or hold the per-delivery Topic Alias, Message Expiry
+// Interval or Subscription Identifier, or a payload format the payload
+// breaks). The router and the engine take these unchecked.
 #pragma once
 
 #include <cstdint>

@@ -22,7 +22,7 @@ std::string Join(const MessageValueParts& p) {
 TEST(MessageRecord, RoundTripsEveryField) {
   const MessageInit m{.topic = "site/1/temp",
                       .payload = Bytes("21.5"),
-                      .properties = Bytes(std::string_view("\x03\x00\x04text", 7)),
+                      .properties = Bytes(std::string_view("\x07\x03\x00\x04text", 8)),
                       .qos = 2,
                       .retain = true,
                       .expiry_ns = 1'700'000'000'000'000'000};
@@ -33,7 +33,7 @@ TEST(MessageRecord, RoundTripsEveryField) {
   ASSERT_TRUE(DecodeMessage(m.topic, value, &r));
   EXPECT_EQ(r.topic, "site/1/temp");
   EXPECT_EQ(Chars(r.payload), "21.5");
-  EXPECT_EQ(Chars(r.properties), std::string_view("\x03\x00\x04text", 7));
+  EXPECT_EQ(Chars(r.properties), std::string_view("\x07\x03\x00\x04text", 8));
   EXPECT_EQ(r.qos, 2);
   EXPECT_TRUE(r.retain);
   EXPECT_EQ(r.expiry_ns, 1'700'000'000'000'000'000);
@@ -111,6 +111,43 @@ TEST(MessageRecord, RejectsEmptyValue) {
   EXPECT_FALSE(DecodeMessage("t", "", &r));
 }
 
+// What a message record must hold to be delivered: found by recovery_fuzz,
+// where each of these reached subscribers and broke their connections.
+bool DecodesWith(std::string_view topic, std::string_view properties,
+                 std::string_view payload = "x") {
+  MessageValueParts parts;
+  EncodeMessageValue(
+      {.topic = topic, .payload = Bytes(payload), .properties = Bytes(properties), .qos = 1}, "", 0,
+      &parts);
+  const std::string value = Join(parts);
+  MessageRecord r;
+  return DecodeMessage(topic, value, &r);
+}
+
+TEST(MessageRecord, RejectsTopicNamesAPublishCannotCarry) {
+  for (std::string_view topic :
+       {std::string_view(""), std::string_view("a/+"), std::string_view("#"),
+        std::string_view("a/#/b"), std::string_view("a\0b", 3), std::string_view("\xff"),
+        std::string_view("\xed\xa0\x80")}) {
+    EXPECT_FALSE(DecodesWith(topic, "")) << topic;
+  }
+  EXPECT_TRUE(DecodesWith("a//b", ""));
+  EXPECT_TRUE(DecodesWith("$SYS/x", ""));
+}
+
+TEST(MessageRecord, RejectsPropertiesAPublishCannotCarry) {
+  using std::string_view;
+  EXPECT_TRUE(DecodesWith("t", string_view("\x02\x01\x01", 3), "utf-8 text"));
+  EXPECT_TRUE(DecodesWith("t", string_view("\x07\x26\x00\x01k\x00\x01v", 8)));
+  EXPECT_FALSE(DecodesWith("t", string_view("\x03\x23\x00\x05", 4)));          // topic alias
+  EXPECT_FALSE(DecodesWith("t", string_view("\x05\x02\x00\x00\x00\x0a", 6)));  // expiry
+  EXPECT_FALSE(DecodesWith("t", string_view("\x02\x0b\x07", 3)));              // subscription id
+  EXPECT_FALSE(DecodesWith("t", string_view("\x05\x11\x00\x00\x00\x0a", 6)));  // not PUBLISH's
+  EXPECT_FALSE(DecodesWith("t", string_view("\x05\x01", 2)));                  // truncated
+  EXPECT_FALSE(DecodesWith("t", string_view("\x02\x01\x00\x00", 4)));          // trailing byte
+  EXPECT_FALSE(DecodesWith("t", string_view("\x02\x01\x01", 3), "\xff\xfe"));  // not UTF-8
+}
+
 TEST(SessionRecord, RoundTripsSubscriptionsAndOptions) {
   session::SessionState s;
   s.version = mqtt::ProtocolVersion::kV5;
@@ -163,6 +200,30 @@ TEST(SessionRecord, RejectsQos3AndUnknownOptionBits) {
                                               "a\x41\x00",
                                               7),
                                   &d));
+}
+
+bool DecodesWithSubscription(std::string_view filter, uint32_t id = 0) {
+  session::SessionState s;
+  s.subscriptions.push_back({std::string(filter), {.qos = 1, .subscription_id = id}});
+  session::SessionState d;
+  return DecodeSessionValue(EncodeSessionValue(s), &d);
+}
+
+TEST(SessionRecord, RejectsFiltersASubscribeCannotCarry) {
+  for (std::string_view filter :
+       {std::string_view(""), std::string_view("a/#/b"), std::string_view("+x"),
+        std::string_view("a#"), std::string_view("$share//a"), std::string_view("$share/g"),
+        std::string_view("$share/g+/a"), std::string_view("a\0", 2),
+        std::string_view("\xc3\x28")}) {
+    EXPECT_FALSE(DecodesWithSubscription(filter)) << filter;
+  }
+  EXPECT_TRUE(DecodesWithSubscription("+/+/#"));
+  EXPECT_TRUE(DecodesWithSubscription("$share/g/a/#"));
+}
+
+TEST(SessionRecord, RejectsSubscriptionIdAbove268435455) {
+  EXPECT_TRUE(DecodesWithSubscription("a", 268435455));
+  EXPECT_FALSE(DecodesWithSubscription("a", 268435456));
 }
 
 TEST(SessionRecord, RejectsCountBeyondTheValue) {

@@ -303,6 +303,34 @@ TEST_F(RecoveryTest, UndecodableRecordsAreSkippedAndCounted) {
   ASSERT_EQ(Find(s, "sub")->queue.size(), 1u);
 }
 
+// A log from a buggy older version or a hostile file (found by
+// recovery_fuzz): what no client could have sent is counted and skipped, and
+// the rest restored. Restored, it reached the router and the subscribers.
+TEST_F(RecoveryTest, RecordsNoClientCouldHaveSentAreSkippedAndCounted) {
+  Session(0, 10, "sub", {{"a/#", {.qos = 1}}});
+  Session(0, 11, "bad", {{"a/#/b", {.qos = 1}}});
+  Message(0, 12, "a/+", "wildcard", 1, /*retain=*/true);
+  Message(1, 13, std::string_view("a/\0", 3), "nul", 1);
+  MessageValueParts parts;
+  EncodeMessageValue({.topic = "a/b",
+                      .payload = Bytes("aliased"),
+                      .properties = Bytes(std::string_view("\x03\x23\x00\x05", 4)),
+                      .qos = 1},
+                     "", 0, &parts);
+  ASSERT_TRUE(partitions_[0]->Append(kRecordMessage, "a/b", parts.parts, 14).ok());
+  Message(1, 15, "a/b", "ok", 1, /*retain=*/true);
+  RecoveredState& s = Run();
+  EXPECT_EQ(s.undecodable_records, 4u);
+  EXPECT_EQ(Find(s, "bad"), nullptr);
+  const session::RestoredSession* sub = Find(s, "sub");
+  ASSERT_NE(sub, nullptr);
+  ASSERT_EQ(sub->queue.size(), 1u);
+  EXPECT_EQ(Payload(sub->queue[0].message), "ok");
+  ASSERT_EQ(s.retained.size(), 1u);
+  EXPECT_EQ(s.retained[0]->topic(), "a/b");
+  EXPECT_EQ(s.interest.size(), 1u);
+}
+
 TEST_F(RecoveryTest, ARetainedCopyRestoresTheRetainedMessageButIsOwedToNobody) {
   Session(0, 10, "sub", {{"r/#", {.qos = 1}}});
   RetainedCopy(0, 11, "r/1", "kept");

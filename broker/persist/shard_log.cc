@@ -35,6 +35,7 @@ ShardLog::ShardLog(uint32_t partition_index, std::unique_ptr<storage::Partition>
                    const LogOptions& options)
     : index_(partition_index), partition_(std::move(partition)), options_(options) {
   submitted_end_ = partition_->next_offset();
+  if (options_.env == nullptr) options_.env = storage::Env::Posix();
 }
 
 ShardLog::~ShardLog() = default;
@@ -141,7 +142,7 @@ absl::Status ShardLog::ReadHistory(const session::HistoryRequest& request, sessi
   if (readers_.empty()) {
     for (const std::string& dir : options_.partition_dirs) {
       TELEMQ_ASSIGN_OR_RETURN(std::unique_ptr<storage::PartitionReader> r,
-                              storage::PartitionReader::Open(storage::Env::Posix(), dir));
+                              storage::PartitionReader::Open(options_.env, dir));
       readers_.push_back(std::move(r));
     }
   }
@@ -246,7 +247,7 @@ void ShardLog::Maintain(uint64_t needed_by_sessions, int64_t now_ns) {
     next_prepare_warning_ns_ = mono_ns_ + 60'000'000'000;
   }
   if (mono_ns_ >= next_disk_warning_ns_) {
-    absl::StatusOr<storage::DiskUsage> usage = storage::Env::Posix()->Usage(partition_->dir());
+    absl::StatusOr<storage::DiskUsage> usage = options_.env->Usage(partition_->dir());
     if (usage.ok() && usage->available_bytes < options_.disk_warn_free_bytes) {
       TELEMQ_LOG(kWarning,
                  "data directory disk nearly full: %llu MiB free; when it is full, log partitions "

@@ -55,6 +55,8 @@ struct LogOptions {
   uint64_t disk_warn_free_bytes = 1ull << 30;
   // Every partition's directory, by partition index, for history reads.
   std::vector<std::string> partition_dirs;
+  // The file system of partition_dirs; null: the real one (storage::Env::Posix).
+  storage::Env* env = nullptr;
 };
 
 class ShardLog final : public session::Persistence {
