@@ -58,6 +58,14 @@ function(telemq_executable)
   target_link_libraries(${E_NAME} PRIVATE ${E_DEPS} telemq_build_flags)
 endfunction()
 
+# Every test file starts by parsing GoogleTest, GoogleMock and the standard
+# headers they pull in (about 4 s each with g++ 12): one precompiled header,
+# built once per build tree, serves them all.
+add_library(telemq_test_pch STATIC ${PROJECT_SOURCE_DIR}/cmake/test_pch.cc)
+target_link_libraries(telemq_test_pch PRIVATE GTest::gtest GTest::gmock telemq_build_flags)
+target_include_directories(telemq_test_pch PRIVATE ${PROJECT_SOURCE_DIR})
+target_precompile_headers(telemq_test_pch PRIVATE <gmock/gmock.h> <gtest/gtest.h>)
+
 # telemq_test(NAME n SRCS ... DEPS ... [LABELS unit|integration|...] [TIMEOUT s])
 # A GoogleTest binary registered with CTest. Default label: unit.
 function(telemq_test)
@@ -70,6 +78,7 @@ function(telemq_test)
   endif()
   add_executable(${T_NAME} ${T_SRCS})
   target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gtest_main GTest::gmock telemq_build_flags)
+  target_precompile_headers(${T_NAME} REUSE_FROM telemq_test_pch)
   add_test(NAME ${T_NAME} COMMAND ${T_NAME} ${T_ARGS})
   set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT})
 endfunction()
