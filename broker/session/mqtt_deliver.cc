@@ -2,6 +2,9 @@
 // (QoS 0 dropped and counted, a persistent backlog continued in the log),
 // redelivery with DUP after a reconnect, and the PUBLISH encoding per
 // connection (5.0 topic aliases, subscription identifiers, expiry).
+#include <algorithm>
+#include <cstdint>
+
 #include "broker/base/log.h"
 #include "broker/session/engine_internal.h"
 #include "protocol/mqtt/encoder.h"
@@ -202,8 +205,12 @@ bool MqttEngine::SendPublish(Session& s, const Outbound& out, uint16_t packet_id
     if (m.expiry_ns() != 0) {
       const int64_t left = m.expiry_ns() - real_ns_;
       // Rounded up: a message is not reported expired before its time.
-      const int64_t seconds = left <= 0 ? 0 : (left + kNsPerSecond - 1) / kNsPerSecond;
-      p.properties.SetInt(PropertyId::kMessageExpiryInterval, static_cast<uint32_t>(seconds));
+      // Capped: a real-time clock set back (or a damaged record) could make
+      // the time left exceed what the property holds.
+      const int64_t seconds =
+          left <= 0 ? 0 : left / kNsPerSecond + (left % kNsPerSecond != 0 ? 1 : 0);
+      p.properties.SetInt(PropertyId::kMessageExpiryInterval,
+                          static_cast<uint32_t>(std::min<int64_t>(seconds, UINT32_MAX)));
     }
     p.properties.set_subscription_ids({out.subscription_ids.data(), out.subscription_ids.size()});
   }

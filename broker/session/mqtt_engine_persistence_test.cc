@@ -218,6 +218,27 @@ TEST_F(PersistenceTest, RestoredQueueIsDeliveredAfterTheConnack) {
   EXPECT_EQ(consumed[0].consumed, std::vector<uint64_t>{6});
 }
 
+TEST_F(PersistenceTest, ExpiryIntervalLeftIsCappedToWhatThePropertyHolds) {
+  // A real-time clock set back, or a damaged record: more time left than a
+  // Message Expiry Interval (seconds, 32 bits) can say.
+  RestoredSession r;
+  r.state = {"sub", kV5, UINT32_MAX, {{"a/#", {.qos = 1}}}};
+  MessageRef m = Message::Create({.topic = "a/b",
+                                  .payload = Bytes("owed"),
+                                  .qos = 1,
+                                  .expiry_ns = INT64_MAX,
+                                  .log_partition = 0,
+                                  .log_offset = 5});
+  r.queue.push_back({m, 1, false, {}});
+  r.consumed = {6};
+  engine_.Restore(std::move(r));
+  const ConnId c = SendConnect("sub", false, kV5);
+  std::vector<Packet> out = t_.Take(c, kV5);
+  ASSERT_EQ(out.size(), 2u);
+  const auto& pub = std::get<mqtt::Publish>(out[1]);
+  EXPECT_EQ(pub.properties.GetInt(mqtt::PropertyId::kMessageExpiryInterval), UINT32_MAX);
+}
+
 TEST_F(PersistenceTest, RestoredSubscriptionsReceiveNewMessages) {
   RestoredSession r;
   r.state = {"sub", kV311, UINT32_MAX, {{"a/#", {.qos = 1}}}};
