@@ -202,6 +202,20 @@ void Replayer::Apply(uint32_t p, const storage::Record& r) {
       return;
     }
     case kRecordCheckpointBegin:
+      // Partition p's end when the checkpoint began: no consumed record
+      // written before it can settle anything at or beyond it, unless that
+      // record is stale: messages delivered before they were durable, lost
+      // with the partition's tail in a power failure, their offsets taken
+      // again after the restart (whose checkpoint this may be). In normal
+      // operation the clamp changes nothing.
+      for (const std::unique_ptr<ReplaySession>& s : sessions_) {
+        if (s == nullptr) continue;
+        s->consumed[p] = std::min(s->consumed[p], r.offset);
+        if (p < s->spill_from.size() && s->spill_from[p] != UINT64_MAX) {
+          s->spill_from[p] = std::min(s->spill_from[p], r.offset);
+        }
+      }
+      return;
     case kRecordCheckpointEnd:
       return;
     case kRecordSession: {

@@ -184,6 +184,27 @@ TEST_F(RecoveryTest, ConsumedOffsetsDropSettledMessages) {
   EXPECT_EQ(Payload(r->queue[1].message), "m2");
 }
 
+TEST_F(RecoveryTest, ConsumedOffsetsBeyondALaterCheckpointAreStale) {
+  // Partition 0 lost its unsynced tail in a power failure (messages at
+  // offsets 1-5, delivered before they were durable), while partition 1 kept
+  // a consumed record for them. After the restart, partition 0 wrote its
+  // checkpoint at its end (offsets 1-2), then new messages took offsets 3-4
+  // again: the stale record must not settle them.
+  Session(1, 10, "sub", {{"a", {.qos = 1}}});
+  Message(0, 11, "a", "m0", 1);
+  Consumed(1, 14, "sub", {6, 0});
+  Record(0, 20, kRecordCheckpointBegin, "", "");
+  Record(0, 21, kRecordCheckpointEnd, "", "");
+  const uint64_t first_new = Message(0, 22, "a", "n0", 1);
+  const uint64_t second_new = Message(0, 23, "a", "n1", 1);
+  ASSERT_EQ(first_new, 3u);
+  ASSERT_LT(second_new, 6u);
+  const session::RestoredSession* r = Find(Run(), "sub");
+  std::vector<std::string> got;
+  for (const auto& o : r->queue) got.push_back(Payload(o.message));
+  EXPECT_EQ(got, (std::vector<std::string>{"n0", "n1"}));
+}
+
 TEST_F(RecoveryTest, RestoredSessionHasConsumedEverythingUpToEachPartitionEnd) {
   Session(1, 10, "sub", {{"a", {.qos = 1}}});
   Message(0, 11, "a", "m0", 1);
