@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "broker/persist/shard_log.h"
+#include "broker/persist/shard_log_testing.h"
 #include "broker/router/interest_trie.h"
 #include "broker/session/fake_transport.h"
 #include "broker/session/mqtt_engine.h"
@@ -57,14 +57,7 @@ storage::PartitionOptions PartitionOptions(uint32_t p) {
 // io_uring.
 void Drive(ShardLog* log) {
   if (log == nullptr) return;
-  while (const storage::WriteRequest* w = log->PrepareWrite()) {
-    int64_t written = 0;
-    if (!w->iov.empty()) {
-      written = w->file->Write(w->position, w->iov).ok() ? static_cast<int64_t>(w->bytes) : -EIO;
-    }
-    int synced = 0;
-    if (w->sync) synced = written < 0 ? -ECANCELED : (w->file->Sync().ok() ? 0 : -EIO);
-    log->CompleteWrite(written, synced);
+  while (testing::PerformNextWrite(*log)) {
   }
 }
 

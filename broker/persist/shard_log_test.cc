@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <memory>
 
+#include "broker/persist/shard_log_testing.h"
 #include "gtest/gtest.h"
 #include "storage/mem_env.h"
 #include "storage/partition.h"
@@ -24,20 +25,7 @@ class ShardLogTest : public ::testing::Test {
     return log;
   }
 
-  // Performs the request the way the shard does with io_uring, synchronously.
-  static bool Drive(ShardLog& log) {
-    const storage::WriteRequest* w = log.PrepareWrite();
-    if (w == nullptr) return false;
-    int64_t written = 0;
-    if (!w->iov.empty()) {
-      absl::Status s = w->file->Write(w->position, w->iov);
-      written = s.ok() ? static_cast<int64_t>(w->bytes) : -EIO;
-    }
-    int synced = 0;
-    if (w->sync) synced = written < 0 ? -ECANCELED : (w->file->Sync().ok() ? 0 : -EIO);
-    log.CompleteWrite(written, synced);
-    return true;
-  }
+  static bool Drive(ShardLog& log) { return testing::PerformNextWrite(log); }
 
   uint64_t AppendQos1(ShardLog& log) {
     MessageInit m{.topic = "a/b", .qos = 1};

@@ -14,6 +14,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'integration'))
 import mqtt_raw as m  # noqa: E402
+from corpus_files import write_corpus  # noqa: E402
 
 AUTO, V5, PERSISTENT = 1, 2, 4
 
@@ -109,14 +110,5 @@ def seeds():
         .drained(0))
 
 
-def main():
-    out_dir = os.path.join(HERE, 'engine_corpus')
-    os.makedirs(out_dir, exist_ok=True)
-    for name, seed in seeds():
-        with open(os.path.join(out_dir, name), 'wb') as f:
-            f.write(bytes(seed.out))
-        print('%-26s %5d bytes' % (name, len(seed.out)))
-
-
 if __name__ == '__main__':
-    main()
+    write_corpus('engine_corpus', seeds())

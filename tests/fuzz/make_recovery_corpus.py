@@ -12,10 +12,9 @@ deep inside them. Keep the dictionaries below in step with recovery_fuzz.cc.
 
     /usr/bin/python3 tests/fuzz/make_recovery_corpus.py
 """
-import os
 import struct
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from corpus_files import write_corpus
 
 TWO_SHARDS, SMALL_QUEUES, LOG, OBSERVER = 1, 2, 4, 8
 
@@ -270,14 +269,5 @@ def seeds():
     yield 'found_properties_no_publish_carries', hostile_properties
 
 
-def main():
-    out_dir = os.path.join(HERE, 'recovery_corpus')
-    os.makedirs(out_dir, exist_ok=True)
-    for name, seed in seeds():
-        with open(os.path.join(out_dir, name), 'wb') as f:
-            f.write(bytes(seed.out))
-        print('%-34s %5d bytes' % (name, len(seed.out)))
-
-
 if __name__ == '__main__':
-    main()
+    write_corpus('recovery_corpus', seeds())
