@@ -220,6 +220,13 @@ bool DecodeSessionValue(std::string_view value, session::SessionState* out) {
   return r.AtEnd();
 }
 
+bool DecodeSession(std::string_view client_id, std::string_view value, session::SessionState* out) {
+  if (client_id.empty() || !mqtt::IsValidMqttUtf8(client_id)) return false;
+  if (!DecodeSessionValue(value, out)) return false;
+  out->client_id = std::string(client_id);
+  return true;
+}
+
 std::string EncodeConsumedValue(std::span<const uint64_t> consumed) {
   std::string v;
   PutVarint64(&v, consumed.size());

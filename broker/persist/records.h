@@ -112,6 +112,9 @@ bool DecodeMessage(std::string_view key, std::string_view value, MessageRecord* 
 std::string EncodeSessionValue(const session::SessionState& state);
 // Fills everything but client_id (the key).
 bool DecodeSessionValue(std::string_view value, session::SessionState* out);
+// A whole session record: also refuses a client id no CONNECT could carry
+// (empty, not MQTT UTF-8), whose session no client could resume.
+bool DecodeSession(std::string_view client_id, std::string_view value, session::SessionState* out);
 
 std::string EncodeConsumedValue(std::span<const uint64_t> consumed);
 bool DecodeConsumedValue(std::string_view value, std::vector<uint64_t>* out);

@@ -3,6 +3,7 @@
 #include <random>
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 #include "storage/coding.h"
 
@@ -229,6 +230,17 @@ TEST(SessionRecord, RejectsSubscriptionIdAbove268435455) {
 TEST(SessionRecord, RejectsCountBeyondTheValue) {
   session::SessionState d;
   EXPECT_FALSE(DecodeSessionValue(std::string("\x04\x00\x7f", 3), &d));
+}
+
+TEST(SessionRecord, RejectsClientIdsNoConnectCarries) {
+  const std::string value = EncodeSessionValue({});
+  session::SessionState d;
+  ASSERT_TRUE(DecodeSession("sensor-1", value, &d));
+  EXPECT_EQ(d.client_id, "sensor-1");
+  for (std::string_view id : {std::string_view(""), std::string_view("a\0b", 3),
+                              std::string_view("\xc3\x28"), std::string_view("\xed\xa0\x80")}) {
+    EXPECT_FALSE(DecodeSession(id, value, &d)) << absl::CHexEscape(std::string(id));
+  }
 }
 
 TEST(ConsumedRecord, RoundTrips) {

@@ -57,6 +57,11 @@ class Replayer {
   }
 
   void Apply(uint32_t p, const storage::Record& r);
+  // While a trimmed partition's first checkpoint is applied ahead of the
+  // merge, which reads it again in its place: the state records are applied
+  // twice (the second time restores the state after the older records before
+  // it), but an undecodable record is counted and a message owed only once.
+  void set_ahead_of_merge(bool ahead) { ahead_of_merge_ = ahead; }
   void Finish(std::span<storage::Partition* const> partitions, RecoveredState* out);
   uint64_t undecodable() const { return undecodable_; }
 
@@ -67,6 +72,7 @@ class Replayer {
     return it == by_client_.end() ? nullptr : sessions_[it->second].get();
   }
   void Bad(uint32_t p, const storage::Record& r, const char* what) {
+    if (ahead_of_merge_) return;
     if (undecodable_++ < 10) {
       TELEMQ_LOG(kWarning, "recovery: partition %u offset %llu: undecodable %s record, skipped", p,
                  static_cast<unsigned long long>(r.offset), what);
@@ -87,6 +93,7 @@ class Replayer {
   absl::flat_hash_map<std::string_view, router::SessionId> by_client_;
   absl::flat_hash_map<std::string, RetainedEntry> retained_;
   uint64_t undecodable_ = 0;
+  bool ahead_of_merge_ = false;
 };
 
 void Replayer::SetSession(std::string_view client_id, session::SessionState state) {
@@ -190,6 +197,8 @@ void Replayer::Apply(uint32_t p, const storage::Record& r) {
   switch (r.type) {
     case kRecordMessage:
     case kRecordRetainedCopy: {
+      // A checkpoint holds no messages; one there is owed by the merge.
+      if (ahead_of_merge_ && r.type == kRecordMessage) return;
       MessageRecord m;
       if (!DecodeMessage(r.key, r.value, &m)) return Bad(p, r, "message");
       OnMessage(p, r, m, r.type == kRecordRetainedCopy);
@@ -220,7 +229,7 @@ void Replayer::Apply(uint32_t p, const storage::Record& r) {
       return;
     case kRecordSession: {
       session::SessionState state;
-      if (r.key.empty() || !DecodeSessionValue(r.value, &state)) return Bad(p, r, "session");
+      if (!DecodeSession(r.key, r.value, &state)) return Bad(p, r, "session");
       SetSession(r.key, std::move(state));
       return;
     }
@@ -338,11 +347,13 @@ absl::Status ApplyFirstCheckpoint(storage::Partition& partition, uint32_t p, Rep
       begun = true;
       records.clear();
     } else if (r.type == kRecordCheckpointEnd && begun) {
+      replayer->set_ahead_of_merge(true);
       for (Copy& c : records) {
         c.record.key = c.key;
         c.record.value = c.value;
         replayer->Apply(p, c.record);
       }
+      replayer->set_ahead_of_merge(false);
       return absl::OkStatus();
     } else if (begun) {
       records.push_back({r, std::string(r.key), std::string(r.value)});

@@ -340,9 +340,11 @@ TEST_F(RecoveryTest, RecordsNoClientCouldHaveSentAreSkippedAndCounted) {
                      "", 0, &parts);
   ASSERT_TRUE(partitions_[0]->Append(kRecordMessage, "a/b", parts.parts, 14).ok());
   Message(1, 15, "a/b", "ok", 1, /*retain=*/true);
+  Session(1, 16, "\xc3\x28", {{"a/#", {.qos = 1}}});  // a client id that is not UTF-8
   RecoveredState& s = Run();
-  EXPECT_EQ(s.undecodable_records, 4u);
+  EXPECT_EQ(s.undecodable_records, 5u);
   EXPECT_EQ(Find(s, "bad"), nullptr);
+  EXPECT_EQ(Find(s, "\xc3\x28"), nullptr);
   const session::RestoredSession* sub = Find(s, "sub");
   ASSERT_NE(sub, nullptr);
   ASSERT_EQ(sub->queue.size(), 1u);
@@ -450,6 +452,43 @@ TEST_F(RecoveryTest, TheFirstCheckpointOfATrimmedPartitionAppliesBeforeEverythin
   ASSERT_EQ(r->queue.size(), 1u);
   EXPECT_EQ(Payload(r->queue[0].message), "from p1");
   ASSERT_EQ(s.retained.size(), 1u);
+}
+
+// Recovery reads a trimmed partition's first checkpoint twice (ahead of the
+// merge and in it): what is wrong in it counts once, and a message found in it
+// (no broker writes one there) is owed once.
+TEST_F(RecoveryTest, TheFirstCheckpointOfATrimmedPartitionCountsAndOwesOnce) {
+  partitions_.clear();
+  storage::RecoveryReport report;
+  for (int k = 0; k < 2; ++k) {
+    auto p = storage::Partition::Open(
+        &env_, {.dir = "/data/v" + std::to_string(k), .segment_bytes = 4096}, &report);
+    ASSERT_TRUE(p.ok()) << p.status();
+    partitions_.push_back(*std::move(p));
+  }
+  Message(0, 10, "pad", std::string(3000, 'x'), 1);
+  Message(0, 11, "pad", std::string(3000, 'y'), 1);  // rolls to a new segment
+  ASSERT_TRUE(partitions_[0]->FlushNow(true).ok());
+  const uint64_t begin = partitions_[0]->next_offset();
+  Record(0, 40, kRecordCheckpointBegin, "", "");
+  Session(0, 40, "sub", {{"a", {.qos = 1}}});
+  Record(0, 40, 99, "k", "v");
+  Message(0, 40, "a", "inside", 1);
+  Record(0, 40, kRecordCheckpointEnd, "", "");
+  ASSERT_TRUE(partitions_[0]->FlushNow(true).ok());
+  storage::RetentionPolicy policy;
+  policy.max_bytes = 1;
+  policy.needed_from = begin;
+  partitions_[0]->ApplyRetention(policy, 100);
+  ASSERT_GT(partitions_[0]->start_offset(), 0u);
+
+  RecoveredState& s = Run();
+  EXPECT_TRUE(s.read_errors.empty());
+  EXPECT_EQ(s.undecodable_records, 1u);
+  const session::RestoredSession* r = Find(s, "sub");
+  ASSERT_NE(r, nullptr);
+  ASSERT_EQ(r->queue.size(), 1u);
+  EXPECT_EQ(Payload(r->queue[0].message), "inside");
 }
 
 TEST_F(RecoveryTest, ATrimmedPartitionWithoutACheckpointIsReported) {
