@@ -11,6 +11,8 @@
 // crash, sanitizer report or leak is a finding; so is a restored session
 // that is not resumed, output that is not well-formed server packets, or
 // (with the log on) a record the broker writes that recovery cannot decode.
+// On the way, what telemq-log prints of every record (broker/tools/
+// log_text.h) is checked: one line of text each, one JSON object a message.
 //
 // Input: a header byte, then operations, each writing records to one of two
 // partitions (MemEnv, small segments) at that partition's clock (+1 us per
@@ -57,6 +59,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -67,6 +70,8 @@
 #include "broker/persist/recovery.h"
 #include "broker/persist/recovery_fuzz_restart.h"
 #include "broker/shard/ownership.h"
+#include "broker/tools/json_reader.h"
+#include "broker/tools/log_text.h"
 #include "storage/mem_env.h"
 #include "storage/partition.h"
 
@@ -295,7 +300,7 @@ bool Decodes(const storage::Record& r) {
     case kRecordRetainedCopy:
       return DecodeMessage(r.key, r.value, &m);
     case kRecordSession:
-      return !r.key.empty() && DecodeSessionValue(r.value, &state);
+      return DecodeSession(r.key, r.value, &state);
     case kRecordSessionEnd:
     case kRecordCheckpointBegin:
     case kRecordCheckpointEnd:
@@ -313,6 +318,33 @@ bool Decodes(const storage::Record& r) {
       return DecodeQos2OutPendingValue(r.value, &outs);
     default:
       return false;
+  }
+}
+
+// What telemq-log prints of every record of partition p (broker/tools/
+// log_text.h): a dump line is one line of UTF-8 text; an export line is one
+// JSON object whose topic and payload are the message's.
+void CheckLogText(Log& log, uint32_t p) {
+  storage::Partition& partition = log.partition(p);
+  absl::StatusOr<std::unique_ptr<storage::LogReader>> reader =
+      partition.NewReader(partition.start_offset());
+  Check(reader.ok());
+  storage::Record r;
+  for (;;) {
+    absl::StatusOr<bool> more = (*reader)->Next(&r);
+    if (!more.ok() || !*more) return;  // damage: telemq-log stops there too
+    const std::string text = tools::DescribeRecord(r);
+    Check(tools::PrintableText(text) == text);
+    const std::optional<std::string> line = tools::ExportJson(p, r, "");
+    MessageRecord m;
+    Check(line.has_value() == (r.type == kRecordMessage && DecodeMessage(r.key, r.value, &m)));
+    if (!line) continue;
+    const auto json = tools::ReadFlatJsonObject(*line);
+    Check(json.has_value() && json->at("topic") == m.topic);
+    const std::string_view payload(reinterpret_cast<const char*>(m.payload.data()),
+                                   m.payload.size());
+    Check(json->count("payload") == 0 || json->at("payload") == payload);
+    Check(json->count("payload") + json->count("payload_base64") == 1);
   }
 }
 
@@ -348,6 +380,7 @@ void Run(std::span<const uint8_t> data) {
   }
   // The broker starts: the partitions are opened afresh and recovered.
   log.Open();
+  for (uint32_t p = 0; p < 2; ++p) CheckLogText(log, p);
   absl::StatusOr<RecoveredState> state = log.Recover(options);
   if (!state.ok()) return;  // refused, and said why: not a crash
   CheckRecovered(*state, options);

@@ -22,13 +22,12 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "broker/persist/records.h"
-#include "broker/router/topic.h"
-#include "protocol/mqtt/utf8.h"
+#include "broker/tools/log_text.h"
+#include "protocol/mqtt/topic.h"
 #include "storage/env.h"
 #include "storage/segment_scan.h"
 
@@ -65,6 +64,8 @@ int Usage(const std::string& why) {
 bool ParseTime(const std::string& text, int64_t* ns) {
   double seconds;
   if (absl::SimpleAtod(text, &seconds)) {
+    // What int64 nanoseconds hold (years 1678 to 2262); NaN fails too.
+    if (!(seconds > -9.2e9 && seconds < 9.2e9)) return false;
     *ns = static_cast<int64_t>(seconds * 1e9);
     return true;
   }
@@ -73,10 +74,6 @@ bool ParseTime(const std::string& text, int64_t* ns) {
   if (!absl::ParseTime(absl::RFC3339_full, text, &t, &err)) return false;
   *ns = absl::ToUnixNanos(t);
   return true;
-}
-
-std::string FormatTime(int64_t ns) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::FromUnixNanos(ns), absl::UTCTimeZone());
 }
 
 // Partition directories ("p<k>") of a data directory, by index.
@@ -146,8 +143,9 @@ int List(const Args& a) {
       std::printf(
           "  %-36s %12" PRIu64 " bytes  offsets [%" PRIu64 ", %" PRIu64 ")  %s .. %s%s%s\n",
           f.name.c_str(), scan->zero_tail ? scan->valid_bytes : scan->file_bytes, scan->base_offset,
-          scan->end_offset, scan->records ? FormatTime(scan->first_timestamp_ns).c_str() : "-",
-          scan->records ? FormatTime(scan->max_timestamp_ns).c_str() : "-", spare.c_str(),
+          scan->end_offset,
+          scan->records ? tools::FormatTime(scan->first_timestamp_ns).c_str() : "-",
+          scan->records ? tools::FormatTime(scan->max_timestamp_ns).c_str() : "-", spare.c_str(),
           scan->damaged() && scan->stop != storage::ReadError::kEndOfData ? "  DAMAGED" : "");
     }
   }
@@ -198,83 +196,6 @@ int Verify(const Args& a) {
   return damaged == 0 ? 0 : 1;
 }
 
-// The printable form of a payload for dumps: the text if it is UTF-8
-// without control characters, else "base64:...".
-std::string PayloadText(std::span<const uint8_t> p) {
-  const std::string_view s(reinterpret_cast<const char*>(p.data()), p.size());
-  bool text = mqtt::IsValidUtf8Payload(p.data(), p.size());
-  for (char c : s) text = text && static_cast<unsigned char>(c) >= 0x20;
-  if (text) return std::string(s);
-  std::string b64;
-  absl::Base64Escape(std::string(s), &b64);
-  return "base64:" + b64;
-}
-
-std::string DescribeQos2Out(const session::OutboundQos2& o) {
-  return o.released
-             ? absl::StrCat("packet_id=", o.packet_id, " released")
-             : absl::StrCat("packet_id=", o.packet_id, " message=", o.partition, ":", o.offset);
-}
-
-std::string Describe(const storage::Record& r) {
-  switch (r.type) {
-    case persist::kRecordMessage: {
-      persist::MessageRecord m;
-      if (!persist::DecodeMessage(r.key, r.value, &m)) return "UNDECODABLE message";
-      return absl::StrCat("topic=", std::string(m.topic), " qos=", m.qos, m.retain ? " retain" : "",
-                          " from=", std::string(m.origin_client),
-                          m.packet_id ? absl::StrCat(" packet_id=", m.packet_id) : "",
-                          " bytes=", m.payload.size(), " payload=", PayloadText(m.payload));
-    }
-    case persist::kRecordSession: {
-      session::SessionState s;
-      if (!persist::DecodeSessionValue(r.value, &s)) return "UNDECODABLE session";
-      std::string out =
-          absl::StrCat("client=", std::string(r.key), " mqtt=", static_cast<int>(s.version),
-                       " expiry_s=", s.expiry_s, " subscriptions=[");
-      for (size_t i = 0; i < s.subscriptions.size(); ++i) {
-        absl::StrAppend(&out, i ? " " : "", s.subscriptions[i].first, ":q",
-                        s.subscriptions[i].second.qos);
-      }
-      return out + "]";
-    }
-    case persist::kRecordSessionEnd:
-      return absl::StrCat("client=", std::string(r.key));
-    case persist::kRecordConsumed: {
-      std::vector<uint64_t> c;
-      if (!persist::DecodeConsumedValue(r.value, &c)) return "UNDECODABLE consumed";
-      std::string out = absl::StrCat("client=", std::string(r.key), " consumed=[");
-      for (size_t i = 0; i < c.size(); ++i) absl::StrAppend(&out, i ? " " : "", c[i]);
-      return out + "]";
-    }
-    case persist::kRecordQos2Release:
-    case persist::kRecordQos2OutComplete: {
-      uint16_t id = 0;
-      if (!persist::DecodeQos2ReleaseValue(r.value, &id)) return "UNDECODABLE release";
-      return absl::StrCat("client=", std::string(r.key), " packet_id=", id);
-    }
-    case persist::kRecordQos2Out: {
-      session::OutboundQos2 o;
-      if (!persist::DecodeQos2OutValue(r.value, &o)) return "UNDECODABLE qos2-out";
-      return absl::StrCat("client=", std::string(r.key), " ", DescribeQos2Out(o));
-    }
-    case persist::kRecordQos2OutPending: {
-      std::vector<session::OutboundQos2> entries;
-      if (!persist::DecodeQos2OutPendingValue(r.value, &entries)) {
-        return "UNDECODABLE qos2-out-pending";
-      }
-      std::string out = absl::StrCat("client=", std::string(r.key), " [");
-      for (size_t i = 0; i < entries.size(); ++i) {
-        absl::StrAppend(&out, i ? "; " : "", DescribeQos2Out(entries[i]));
-      }
-      return out + "]";
-    }
-    default:
-      return absl::StrCat("type ", r.type, " key_bytes=", r.key.size(),
-                          " value_bytes=", r.value.size());
-  }
-}
-
 // Calls fn(partition, record) for every record of every segment's good
 // prefix, partition by partition in offset order. Returns false if a
 // partition could not be listed or a segment was damaged (reported).
@@ -309,42 +230,11 @@ int Dump(const Args& a) {
   const bool ok = ForEachRecord(a.path, a.partition, [&](uint32_t k, const storage::Record& r) {
     if (r.offset < a.from_offset || shown >= a.limit) return;
     ++shown;
-    std::printf("p%u %" PRIu64 " %s %s %s\n", k, r.offset, FormatTime(r.timestamp_ns).c_str(),
-                persist::RecordTypeName(r.type), Describe(r).c_str());
+    std::printf("p%u %" PRIu64 " %s %s %s\n", k, r.offset,
+                tools::FormatTime(r.timestamp_ns).c_str(), persist::RecordTypeName(r.type),
+                tools::DescribeRecord(r).c_str());
   });
   return ok ? 0 : 1;
-}
-
-void JsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out->append(buf);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
 }
 
 int Export(const Args& a) {
@@ -356,29 +246,10 @@ int Export(const Args& a) {
   };
   std::vector<Line> lines;
   const bool ok = ForEachRecord(a.path, std::nullopt, [&](uint32_t k, const storage::Record& r) {
-    if (r.type != persist::kRecordMessage || r.timestamp_ns < a.from_ns ||
-        r.timestamp_ns >= a.to_ns)
-      return;
-    persist::MessageRecord m;
-    if (!persist::DecodeMessage(r.key, r.value, &m)) return;
-    if (!a.topic_filter.empty() && !router::TopicMatchesFilter(a.topic_filter, m.topic)) return;
-    std::string j =
-        absl::StrCat("{\"partition\":", k, ",\"offset\":", r.offset, ",\"time\":\"",
-                     FormatTime(r.timestamp_ns), "\",\"time_ns\":", r.timestamp_ns, ",\"topic\":");
-    JsonString(m.topic, &j);
-    absl::StrAppend(&j, ",\"qos\":", m.qos, ",\"retain\":", m.retain ? "true" : "false");
-    const std::string_view payload(reinterpret_cast<const char*>(m.payload.data()),
-                                   m.payload.size());
-    if (mqtt::IsValidUtf8Payload(m.payload.data(), m.payload.size())) {
-      j.append(",\"payload\":");
-      JsonString(payload, &j);
-    } else {
-      std::string b64;
-      absl::Base64Escape(std::string(payload), &b64);
-      absl::StrAppend(&j, ",\"payload_base64\":\"", b64, "\"");
+    if (r.timestamp_ns < a.from_ns || r.timestamp_ns >= a.to_ns) return;
+    if (std::optional<std::string> j = tools::ExportJson(k, r, a.topic_filter)) {
+      lines.push_back({r.timestamp_ns, k, r.offset, *std::move(j)});
     }
-    j.push_back('}');
-    lines.push_back({r.timestamp_ns, k, r.offset, std::move(j)});
   });
   std::stable_sort(lines.begin(), lines.end(), [](const Line& x, const Line& y) {
     return x.ts != y.ts ? x.ts < y.ts : x.partition < y.partition;
@@ -409,7 +280,7 @@ int Main(int argc, char** argv) {
       a.limit = n;
     } else if (flag == "--from" && ParseTime(value, &a.from_ns)) {
     } else if (flag == "--to" && ParseTime(value, &a.to_ns)) {
-    } else if (flag == "--topic") {
+    } else if (flag == "--topic" && mqtt::ValidateTopicFilter(value) == mqtt::TopicError::kOk) {
       a.topic_filter = value;
     } else {
       return Usage("bad option " + flag + " " + value);

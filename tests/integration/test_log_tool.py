@@ -98,6 +98,12 @@ class LogToolTest(BrokerTest):
     def test_bad_command_line_exits_2(self):
         self.assertEqual(self.tool('explode', self.data).returncode, 2)
         self.assertEqual(self.tool('export', self.data, '--from', 'yesterday').returncode, 2)
+        # Beyond what broker time holds (years 1678-2262), or not a number.
+        self.assertEqual(self.tool('export', self.data, '--from', '1e300').returncode, 2)
+        self.assertEqual(self.tool('export', self.data, '--to', 'nan').returncode, 2)
+        r = self.tool('export', self.data, '--topic', 'plant/#/temp')
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('--topic plant/#/temp', r.stderr)
 
 
 if __name__ == '__main__':
