@@ -268,6 +268,16 @@ def seeds():
         hostile_properties.message(0, 'a', b'\xff\xfe', qos=1, retain=True, props=name)
     yield 'found_properties_no_publish_carries', hostile_properties
 
+    # What telemq-log prints (recovery_fuzz checks every record's dump and export lines): text
+    # that would break a line or drive a terminal, in every field it shows.
+    yield 'log_text_control_characters', (
+        Seed(0)
+        .session(0, 'ctl\n', [('a/\t/#', 1, {})], v5=True)
+        .message(0, 'a/\n/"q"\\', b'line\nbreak\x1b[2J', qos=1, origin='c\x1b]0;x\x07')
+        .message(1, 'a/b', b'\xc3\x28', qos=1, props='payload-format-bytes')
+        .message(1, 'a/\x7f', b'"\\', qos=0, retain=True)
+        .end(0, 'a\r\nb'))
+
 
 if __name__ == '__main__':
     write_corpus('recovery_corpus', seeds())
