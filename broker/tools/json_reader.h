@@ -2,8 +2,7 @@
 // object per line: string, integer and boolean members), for its tests and
 // for recovery_fuzz, which checks every line it exports from hostile logs.
 // Not a general JSON parser: no nesting, no fractions, no whitespace.
-#ifndef TELEMQ_BROKER_TOOLS_JSON_READER_H_
-#define TELEMQ_BROKER_TOOLS_JSON_READER_H_
+#pragma once
 
 #include <map>
 #include <optional>
@@ -17,5 +16,3 @@ namespace telemq::tools {
 std::optional<std::map<std::string, std::string>> ReadFlatJsonObject(std::string_view line);
 
 }  // namespace telemq::tools
-
-#endif  // TELEMQ_BROKER_TOOLS_JSON_READER_H_

@@ -5,8 +5,7 @@
 // any value. Whatever they hold, a description is one line of valid UTF-8
 // without control characters, and an export line is one JSON object.
 // recovery_fuzz (broker/persist) checks both on arbitrary records.
-#ifndef TELEMQ_BROKER_TOOLS_LOG_TEXT_H_
-#define TELEMQ_BROKER_TOOLS_LOG_TEXT_H_
+#pragma once
 
 #include <cstdint>
 #include <optional>
@@ -40,5 +39,3 @@ std::optional<std::string> ExportJson(uint32_t partition, const storage::Record&
 std::string FormatTime(int64_t ns);
 
 }  // namespace telemq::tools
-
-#endif  // TELEMQ_BROKER_TOOLS_LOG_TEXT_H_
