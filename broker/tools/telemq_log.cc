@@ -152,19 +152,33 @@ int List(const Args& a) {
   return 0;
 }
 
-int VerifyFile(const std::string& path, uint64_t* damaged) {
+// `next_base`: the base offset of the segment after this one in its
+// partition (this one is closed), if known.
+int VerifyFile(const std::string& path, std::optional<uint64_t> next_base, uint64_t* damaged) {
   auto scan = storage::ScanSegmentFile(Env::Posix(), path);
   if (!scan.ok()) {
     std::printf("%s: unreadable: %s\n", path.c_str(), std::string(scan.status().message()).c_str());
     ++*damaged;
     return 0;
   }
-  // Zeroes after the data are preallocated space, not damage.
-  const bool bad = scan->damaged() && scan->stop != storage::ReadError::kEndOfData;
+  // Zeroes after the data are preallocated space, not damage, in the active
+  // segment. A closed segment ends with its data, up to its successor's
+  // base; recovery quarantines one that stops at zeroes short of it.
+  std::string why;
+  if (scan->damaged() && scan->stop != storage::ReadError::kEndOfData) {
+    why = scan->Describe();
+  } else if (next_base && scan->stop == storage::ReadError::kEndOfData && !scan->zero_tail) {
+    why = absl::StrCat("zeroes then other bytes from byte ", scan->valid_bytes,
+                       " of a closed segment (recovery quarantines it)");
+  } else if (next_base && scan->zero_tail && scan->end_offset != *next_base) {
+    why = absl::StrCat("a closed segment whose records stop at offset ", scan->end_offset,
+                       ", before the next segment's ", *next_base, " (recovery quarantines it)");
+  }
+  const bool bad = !why.empty();
   std::printf("%s: %s, %" PRIu64 " batches, %" PRIu64 " records, offsets [%" PRIu64 ", %" PRIu64
               ")%s%s\n",
               path.c_str(), bad ? "DAMAGED" : "ok", scan->batches, scan->records, scan->base_offset,
-              scan->end_offset, bad ? ": " : "", bad ? scan->Describe().c_str() : "");
+              scan->end_offset, bad ? ": " : "", why.c_str());
   if (bad) ++*damaged;
   return 0;
 }
@@ -174,14 +188,17 @@ int Verify(const Args& a) {
   std::error_code ec;
   auto verify_dir = [&](const std::string& dir) {
     bool ok = true;
-    for (const auto& f : Segments(dir, &ok)) {
-      VerifyFile(storage::JoinPath(dir, f.name), &damaged);
+    const auto segments = Segments(dir, &ok);
+    for (size_t i = 0; i < segments.size(); ++i) {
+      std::optional<uint64_t> next_base;
+      if (i + 1 < segments.size()) next_base = segments[i + 1].base_offset;
+      VerifyFile(storage::JoinPath(dir, segments[i].name), next_base, &damaged);
       ++files;
     }
     if (!ok) ++damaged;
   };
   if (std::filesystem::is_regular_file(a.path, ec)) {
-    VerifyFile(a.path, &damaged);
+    VerifyFile(a.path, std::nullopt, &damaged);
     ++files;
   } else if (const auto partitions = Partitions(a.path); !partitions.empty()) {
     for (const auto& [k, dir] : partitions) verify_dir(dir);

@@ -56,6 +56,27 @@ class LogToolTest(BrokerTest):
         self.assertIn('DAMAGED', r.stdout)
         self.assertRegex(r.stdout, r'payload crc mismatch at byte [1-9][0-9]*')
 
+    def test_verify_holds_a_closed_segment_to_what_recovery_keeps(self):
+        path = self.segment()  # offsets [0, 5)
+        with open(path, 'ab') as f:
+            f.write(b'\0' * 4096)  # the zeroes of a preparation after its data
+        successor = os.path.join(os.path.dirname(path), '%020d.log' % 5)
+        open(successor, 'wb').close()
+        # Its successor starts at its end: the truncation after a roll was lost; recovery redoes it.
+        r = self.tool('verify', self.data)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # Records missing before the successor's base: recovery quarantines it.
+        os.rename(successor, os.path.join(os.path.dirname(path), '%020d.log' % 9))
+        r = self.tool('verify', self.data)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("records stop at offset 5, before the next segment's 9 (recovery quarantines it)",
+                      r.stdout)
+        with open(path, 'ab') as f:
+            f.write(b'junk')
+        r = self.tool('verify', self.data)
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stdout, r'zeroes then other bytes from byte [1-9][0-9]* of a closed segment')
+
     def test_dump_decodes_every_record(self):
         r = self.tool('dump', self.data)
         self.assertEqual(r.returncode, 0, r.stderr)
