@@ -105,6 +105,33 @@ std::vector<storage::PartitionFileInfo> Segments(const std::string& dir, bool* o
   return out;
 }
 
+// The base offset of the next segment after files[i], if any.
+std::optional<uint64_t> NextSegmentBase(const std::vector<storage::PartitionFileInfo>& files,
+                                        size_t i) {
+  for (size_t j = i + 1; j < files.size(); ++j) {
+    if (files[j].kind == FileKind::kSegment) return files[j].base_offset;
+  }
+  return std::nullopt;
+}
+
+// Why recovery would not keep the scanned segment whole ("" if it would).
+// `next_base`: the base offset of the segment after it in its partition (it
+// is closed), if known. Zeroes after the data are the active segment's
+// prepared space; a closed segment ends with its data, up to its
+// successor's base, and one that stops at zeroes short of it is quarantined.
+std::string Damage(const storage::SegmentScanResult& scan, std::optional<uint64_t> next_base) {
+  if (scan.damaged() && scan.stop != storage::ReadError::kEndOfData) return scan.Describe();
+  if (next_base && scan.stop == storage::ReadError::kEndOfData && !scan.zero_tail) {
+    return absl::StrCat("zeroes then other bytes from byte ", scan.valid_bytes,
+                        " of a closed segment (recovery quarantines it)");
+  }
+  if (next_base && scan.zero_tail && scan.end_offset != *next_base) {
+    return absl::StrCat("a closed segment whose records stop at offset ", scan.end_offset,
+                        ", before the next segment's ", *next_base, " (recovery quarantines it)");
+  }
+  return "";
+}
+
 int List(const Args& a) {
   const auto partitions = Partitions(a.path);
   if (partitions.empty()) {
@@ -119,7 +146,8 @@ int List(const Args& a) {
       return 1;
     }
     std::printf("partition %u  %s\n", k, dir.c_str());
-    for (const auto& f : *files) {
+    for (size_t i = 0; i < files->size(); ++i) {
+      const storage::PartitionFileInfo& f = (*files)[i];
       const std::string path = storage::JoinPath(dir, f.name);
       if (f.kind != FileKind::kSegment) {
         std::printf("  %-36s %12" PRIu64 " bytes  %s\n", f.name.c_str(), f.bytes,
@@ -140,20 +168,18 @@ int List(const Args& a) {
           scan->zero_tail
               ? absl::StrCat("  (+", scan->file_bytes - scan->valid_bytes, " bytes prepared)")
               : "";
-      std::printf(
-          "  %-36s %12" PRIu64 " bytes  offsets [%" PRIu64 ", %" PRIu64 ")  %s .. %s%s%s\n",
-          f.name.c_str(), scan->zero_tail ? scan->valid_bytes : scan->file_bytes, scan->base_offset,
-          scan->end_offset,
-          scan->records ? tools::FormatTime(scan->first_timestamp_ns).c_str() : "-",
-          scan->records ? tools::FormatTime(scan->max_timestamp_ns).c_str() : "-", spare.c_str(),
-          scan->damaged() && scan->stop != storage::ReadError::kEndOfData ? "  DAMAGED" : "");
+      std::printf("  %-36s %12" PRIu64 " bytes  offsets [%" PRIu64 ", %" PRIu64 ")  %s .. %s%s%s\n",
+                  f.name.c_str(), scan->zero_tail ? scan->valid_bytes : scan->file_bytes,
+                  scan->base_offset, scan->end_offset,
+                  scan->records ? tools::FormatTime(scan->first_timestamp_ns).c_str() : "-",
+                  scan->records ? tools::FormatTime(scan->max_timestamp_ns).c_str() : "-",
+                  spare.c_str(),
+                  Damage(*scan, NextSegmentBase(*files, i)).empty() ? "" : "  DAMAGED");
     }
   }
   return 0;
 }
 
-// `next_base`: the base offset of the segment after this one in its
-// partition (this one is closed), if known.
 int VerifyFile(const std::string& path, std::optional<uint64_t> next_base, uint64_t* damaged) {
   auto scan = storage::ScanSegmentFile(Env::Posix(), path);
   if (!scan.ok()) {
@@ -161,19 +187,7 @@ int VerifyFile(const std::string& path, std::optional<uint64_t> next_base, uint6
     ++*damaged;
     return 0;
   }
-  // Zeroes after the data are preallocated space, not damage, in the active
-  // segment. A closed segment ends with its data, up to its successor's
-  // base; recovery quarantines one that stops at zeroes short of it.
-  std::string why;
-  if (scan->damaged() && scan->stop != storage::ReadError::kEndOfData) {
-    why = scan->Describe();
-  } else if (next_base && scan->stop == storage::ReadError::kEndOfData && !scan->zero_tail) {
-    why = absl::StrCat("zeroes then other bytes from byte ", scan->valid_bytes,
-                       " of a closed segment (recovery quarantines it)");
-  } else if (next_base && scan->zero_tail && scan->end_offset != *next_base) {
-    why = absl::StrCat("a closed segment whose records stop at offset ", scan->end_offset,
-                       ", before the next segment's ", *next_base, " (recovery quarantines it)");
-  }
+  const std::string why = Damage(*scan, next_base);
   const bool bad = !why.empty();
   std::printf("%s: %s, %" PRIu64 " batches, %" PRIu64 " records, offsets [%" PRIu64 ", %" PRIu64
               ")%s%s\n",
@@ -190,9 +204,7 @@ int Verify(const Args& a) {
     bool ok = true;
     const auto segments = Segments(dir, &ok);
     for (size_t i = 0; i < segments.size(); ++i) {
-      std::optional<uint64_t> next_base;
-      if (i + 1 < segments.size()) next_base = segments[i + 1].base_offset;
-      VerifyFile(storage::JoinPath(dir, segments[i].name), next_base, &damaged);
+      VerifyFile(storage::JoinPath(dir, segments[i].name), NextSegmentBase(segments, i), &damaged);
       ++files;
     }
     if (!ok) ++damaged;

@@ -71,6 +71,7 @@ class LogToolTest(BrokerTest):
         self.assertEqual(r.returncode, 1)
         self.assertIn("records stop at offset 5, before the next segment's 9 (recovery quarantines it)",
                       r.stdout)
+        self.assertIn('DAMAGED', self.tool('list', self.data).stdout)
         with open(path, 'ab') as f:
             f.write(b'junk')
         r = self.tool('verify', self.data)
