@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,9 +27,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "broker/persist/records.h"
+#include "broker/persist/time_merge.h"
 #include "broker/tools/log_text.h"
 #include "protocol/mqtt/topic.h"
 #include "storage/env.h"
+#include "storage/partition_reader.h"
 #include "storage/segment_scan.h"
 
 namespace telemq {
@@ -266,27 +269,53 @@ int Dump(const Args& a) {
   return ok ? 0 : 1;
 }
 
+// Streams, in time order, as the broker's history reads do (TimeMerge over
+// each partition from its first record at or after --from, found through
+// the segment indexes): memory stays flat whatever the log's size, and the
+// read stops at --to or --limit.
 int Export(const Args& a) {
-  struct Line {
-    int64_t ts;
-    uint32_t partition;
-    uint64_t offset;
-    std::string json;
+  const auto partitions = Partitions(a.path);
+  if (partitions.empty()) {
+    std::fprintf(stderr, "telemq-log: no partition directories in '%s'\n", a.path.c_str());
+    return 1;
+  }
+  bool ok = true;
+  auto fail = [&](const std::string& where, const absl::Status& s) {
+    std::fprintf(stderr, "telemq-log: %s: %s\n", where.c_str(), std::string(s.message()).c_str());
+    ok = false;
   };
-  std::vector<Line> lines;
-  const bool ok = ForEachRecord(a.path, std::nullopt, [&](uint32_t k, const storage::Record& r) {
-    if (r.timestamp_ns < a.from_ns || r.timestamp_ns >= a.to_ns) return;
-    if (std::optional<std::string> j = tools::ExportJson(k, r, a.topic_filter)) {
-      lines.push_back({r.timestamp_ns, k, r.offset, *std::move(j)});
+  std::vector<std::unique_ptr<storage::PartitionReader>> readers;  // outlive their LogReaders
+  persist::TimeMerge merge;
+  for (const auto& [k, dir] : partitions) {
+    auto reader = storage::PartitionReader::Open(Env::Posix(), dir);
+    if (!reader.ok()) {
+      fail(dir, reader.status());
+      continue;
     }
-  });
-  std::stable_sort(lines.begin(), lines.end(), [](const Line& x, const Line& y) {
-    return x.ts != y.ts ? x.ts < y.ts : x.partition < y.partition;
-  });
+    absl::StatusOr<uint64_t> from = (*reader)->OffsetForTime(a.from_ns);
+    absl::StatusOr<std::unique_ptr<storage::LogReader>> records =
+        from.ok() ? (*reader)->ReadFrom(*from) : from.status();
+    if (!records.ok()) {
+      fail(dir, records.status());
+      continue;
+    }
+    merge.Add(k, *std::move(records));
+    readers.push_back(*std::move(reader));
+  }
   uint64_t n = 0;
-  for (const Line& l : lines) {
-    if (n++ >= a.limit) break;
-    std::puts(l.json.c_str());
+  uint32_t k;
+  const storage::Record* r;
+  while (n < a.limit && merge.Next(&k, &r)) {
+    if (r->timestamp_ns >= a.to_ns) break;  // the merge is in time order
+    if (r->timestamp_ns < a.from_ns) continue;
+    if (std::optional<std::string> j = tools::ExportJson(k, *r, a.topic_filter)) {
+      std::puts(j->c_str());
+      ++n;
+    }
+  }
+  for (const std::string& e : merge.errors()) {
+    std::fprintf(stderr, "telemq-log: %s (records after it are not exported)\n", e.c_str());
+    ok = false;
   }
   return ok ? 0 : 1;
 }

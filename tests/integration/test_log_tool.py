@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+import time
 import unittest
 
 import mqtt_raw as m
@@ -126,6 +127,38 @@ class LogToolTest(BrokerTest):
         r = self.tool('export', self.data, '--topic', 'plant/#/temp')
         self.assertEqual(r.returncode, 2)
         self.assertIn('--topic plant/#/temp', r.stderr)
+
+
+def rfc3339(ns):
+    """A broker time to the nanosecond (a float of seconds would round it)."""
+    return time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(ns // 10**9)) + '.%09dZ' % (ns % 10**9)
+
+
+@telemq_only('telemq-log reads telemq data directories')
+class LogToolTwoPartitionsTest(BrokerTest):
+    broker_flags = {'threads': 2}
+
+    def test_export_merges_the_partitions_in_time_order(self):
+        # Each publisher's messages go to its own shard's partition; one after the other, each
+        # acknowledged (durable) before the next, so their broker times increase.
+        for i in range(8):
+            pub = self.connected('merge-%d' % i)
+            pub.publish('m/%d' % i, b'%d' % i, qos=1)
+            pub.close()
+        self.broker.stop()
+        data = os.path.join(self.broker.dir, 'data')
+        run = lambda *args: subprocess.run([TOOL, 'export', data] + list(args), capture_output=True,
+                                           timeout=30, text=True)
+        r = run('--topic', 'm/#')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = [json.loads(line) for line in r.stdout.splitlines()]
+        self.assertEqual([x['payload'] for x in lines], [str(i) for i in range(8)])
+        self.assertEqual({x['partition'] for x in lines}, {0, 1})
+        r = run('--topic', 'm/#', '--from', rfc3339(lines[3]['time_ns']), '--limit', '2')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([json.loads(line)['payload'] for line in r.stdout.splitlines()], ['3', '4'])
+        r = run('--topic', 'm/#', '--to', rfc3339(lines[2]['time_ns']))
+        self.assertEqual([json.loads(line)['payload'] for line in r.stdout.splitlines()], ['0', '1'])
 
 
 if __name__ == '__main__':
