@@ -14,10 +14,13 @@
 namespace telemq::tools {
 namespace {
 
+// UTF-8 without C0 or C1 control characters (U+0080-U+009F, C2 80-9F in
+// UTF-8, include an 8-bit CSI some terminals obey).
 bool IsText(std::string_view s) {
-  for (char c : s) {
-    const auto b = static_cast<unsigned char>(c);
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto b = static_cast<unsigned char>(s[i]);
     if (b < 0x20 || b == 0x7f) return false;
+    if (b == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xa0) return false;
   }
   return mqtt::IsValidUtf8Payload(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
@@ -59,7 +62,9 @@ std::string DescribeSession(const storage::Record& r) {
 }  // namespace
 
 std::string PrintableText(std::string_view s) {
-  return IsText(s) ? std::string(s) : absl::StrCat("hex:", absl::BytesToHexString(Absl(s)));
+  // Text that starts "hex:" itself goes in hex too: no output means two inputs.
+  if (IsText(s) && !s.starts_with("hex:")) return std::string(s);
+  return absl::StrCat("hex:", absl::BytesToHexString(Absl(s)));
 }
 
 std::string DescribeRecord(const storage::Record& r) {

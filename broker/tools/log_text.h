@@ -16,8 +16,9 @@
 
 namespace telemq::tools {
 
-// `s` as it is when it is UTF-8 without control characters, else "hex:"
-// followed by its bytes in hexadecimal.
+// `s` as it is when it is UTF-8 without control characters (C0, DEL, C1)
+// and does not start with "hex:", else "hex:" followed by its bytes in
+// hexadecimal.
 std::string PrintableText(std::string_view s);
 
 // The record's fields after its type: "topic=a/b qos=1 ... payload=...",

@@ -58,6 +58,14 @@ TEST(DescribeRecord, ControlCharactersAndBadUtf8AreHex) {
   EXPECT_EQ(DescribeRecord(consumed), "client=hex:c328");
 }
 
+TEST(PrintableText, EveryOutputHasOneInput) {
+  EXPECT_EQ(PrintableText("plant/1/temp"), "plant/1/temp");
+  EXPECT_EQ(PrintableText("caf\xc3\xa9 \xc2\xa0"), "caf\xc3\xa9 \xc2\xa0");  // é, no-break space
+  EXPECT_EQ(PrintableText("\xc2\x9b"), "hex:c29b");  // U+009B, the 8-bit CSI
+  EXPECT_EQ(PrintableText("hex:c29b"), "hex:6865783a63323962");
+  EXPECT_EQ(PrintableText(""), "");
+}
+
 TEST(DescribeRecord, SessionWithItsSubscriptions) {
   session::SessionState s;
   s.version = mqtt::ProtocolVersion::kV5;
