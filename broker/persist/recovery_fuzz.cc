@@ -321,35 +321,10 @@ bool Decodes(const storage::Record& r) {
   }
 }
 
-// What telemq-log prints of every record of partition p (broker/tools/
-// log_text.h): a dump line is one line of UTF-8 text; an export line is one
-// JSON object whose topic and payload are the message's.
-void CheckLogText(Log& log, uint32_t p) {
-  storage::Partition& partition = log.partition(p);
-  absl::StatusOr<std::unique_ptr<storage::LogReader>> reader =
-      partition.NewReader(partition.start_offset());
-  Check(reader.ok());
-  storage::Record r;
-  for (;;) {
-    absl::StatusOr<bool> more = (*reader)->Next(&r);
-    if (!more.ok() || !*more) return;  // damage: telemq-log stops there too
-    const std::string text = tools::DescribeRecord(r);
-    Check(tools::PrintableText(text) == text);
-    const std::optional<std::string> line = tools::ExportJson(p, r, "");
-    MessageRecord m;
-    Check(line.has_value() == (r.type == kRecordMessage && DecodeMessage(r.key, r.value, &m)));
-    if (!line) continue;
-    const auto json = tools::ReadFlatJsonObject(*line);
-    Check(json.has_value() && json->at("topic") == m.topic);
-    const std::string_view payload(reinterpret_cast<const char*>(m.payload.data()),
-                                   m.payload.size());
-    Check(json->count("payload") == 0 || json->at("payload") == payload);
-    Check(json->count("payload") + json->count("payload_base64") == 1);
-  }
-}
-
-// Every record of partition p from offset `from` on decodes.
-void CheckAllDecode(Log& log, uint32_t p, uint64_t from) {
+// Calls fn(record) for each record of partition p from offset `from` on.
+// False if reading failed before the end.
+template <typename Fn>
+bool ForEachRecord(Log& log, uint32_t p, uint64_t from, Fn&& fn) {
   storage::Partition& partition = log.partition(p);
   absl::StatusOr<std::unique_ptr<storage::LogReader>> reader =
       partition.NewReader(std::max(from, partition.start_offset()));
@@ -357,10 +332,27 @@ void CheckAllDecode(Log& log, uint32_t p, uint64_t from) {
   storage::Record r;
   for (;;) {
     absl::StatusOr<bool> more = (*reader)->Next(&r);
-    Check(more.ok());
-    if (!*more) return;
-    Check(Decodes(r));
+    if (!more.ok()) return false;
+    if (!*more) return true;
+    fn(r);
   }
+}
+
+// What telemq-log prints of a record (broker/tools/log_text.h): a dump line
+// is one line of UTF-8 text; an export line is one JSON object whose topic
+// and payload are the message's.
+void CheckLogText(uint32_t p, const storage::Record& r) {
+  const std::string text = tools::DescribeRecord(r);
+  Check(tools::PrintableText(text) == text);
+  const std::optional<std::string> line = tools::ExportJson(p, r, "");
+  MessageRecord m;
+  Check(line.has_value() == (r.type == kRecordMessage && DecodeMessage(r.key, r.value, &m)));
+  if (!line) return;
+  const auto json = tools::ReadFlatJsonObject(*line);
+  Check(json.has_value() && json->at("topic") == m.topic);
+  const std::string_view payload(reinterpret_cast<const char*>(m.payload.data()), m.payload.size());
+  Check(json->count("payload") == 0 || json->at("payload") == payload);
+  Check(json->count("payload") + json->count("payload_base64") == 1);
 }
 
 void Run(std::span<const uint8_t> data) {
@@ -380,7 +372,10 @@ void Run(std::span<const uint8_t> data) {
   }
   // The broker starts: the partitions are opened afresh and recovered.
   log.Open();
-  for (uint32_t p = 0; p < 2; ++p) CheckLogText(log, p);
+  for (uint32_t p = 0; p < 2; ++p) {
+    // A read error ends the partition here as it ends telemq-log's output.
+    (void)ForEachRecord(log, p, 0, [p](const storage::Record& r) { CheckLogText(p, r); });
+  }
   absl::StatusOr<RecoveredState> state = log.Recover(options);
   if (!state.ok()) return;  // refused, and said why: not a crash
   CheckRecovered(*state, options);
@@ -391,7 +386,9 @@ void Run(std::span<const uint8_t> data) {
   // What the broker wrote on top all decodes, and the next start recovers.
   log.Close();
   log.Open();
-  for (uint32_t p = 0; p < 2; ++p) CheckAllDecode(log, p, ends[p]);
+  for (uint32_t p = 0; p < 2; ++p) {
+    Check(ForEachRecord(log, p, ends[p], [](const storage::Record& r) { Check(Decodes(r)); }));
+  }
   absl::StatusOr<RecoveredState> again = log.Recover(options);
   Check(again.ok());
   CheckRecovered(*again, options);

@@ -9,7 +9,7 @@ std::optional<std::map<std::string, std::string>> ReadFlatJsonObject(std::string
     return std::nullopt;
   }
   size_t i = 0;
-  auto string = [&](std::string* out) {
+  auto read_string = [&](std::string* out) {
     if (i >= line.size() || line[i++] != '"') return false;
     while (i < line.size()) {
       const auto c = static_cast<unsigned char>(line[i++]);
@@ -44,7 +44,7 @@ std::optional<std::map<std::string, std::string>> ReadFlatJsonObject(std::string
     }
     return false;
   };
-  auto scalar = [&](std::string* out) {
+  auto read_scalar = [&](std::string* out) {
     for (std::string_view word : {"true", "false"}) {
       if (line.substr(i, word.size()) == word) {
         i += word.size();
@@ -66,8 +66,8 @@ std::optional<std::map<std::string, std::string>> ReadFlatJsonObject(std::string
     return ++i == line.size() ? std::optional(members) : std::nullopt;
   for (;;) {
     std::string name, value;
-    if (!string(&name) || i >= line.size() || line[i++] != ':') return std::nullopt;
-    const bool ok = i < line.size() && line[i] == '"' ? string(&value) : scalar(&value);
+    if (!read_string(&name) || i >= line.size() || line[i++] != ':') return std::nullopt;
+    const bool ok = i < line.size() && line[i] == '"' ? read_string(&value) : read_scalar(&value);
     if (!ok || !members.emplace(std::move(name), std::move(value)).second) return std::nullopt;
     if (i >= line.size()) return std::nullopt;
     const char next = line[i++];

@@ -6,6 +6,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "broker/persist/records.h"
 #include "broker/router/topic.h"
@@ -68,7 +69,7 @@ std::string PrintableText(std::string_view s) {
 }
 
 std::string DescribeRecord(const storage::Record& r) {
-  const std::string client = absl::StrCat("client=", PrintableText(r.key));
+  auto client = [&r] { return absl::StrCat("client=", PrintableText(r.key)); };
   switch (r.type) {
     case persist::kRecordMessage:
     case persist::kRecordRetainedCopy: {
@@ -82,42 +83,39 @@ std::string DescribeRecord(const storage::Record& r) {
     case persist::kRecordSession:
       return DescribeSession(r);
     case persist::kRecordSessionEnd:
-      return client;
+      return client();
     case persist::kRecordConsumed: {
       std::vector<uint64_t> c;
       if (!persist::DecodeConsumedValue(r.value, &c)) return "UNDECODABLE consumed";
-      std::string out = absl::StrCat(client, " consumed=[");
-      for (size_t i = 0; i < c.size(); ++i) absl::StrAppend(&out, i ? " " : "", c[i]);
-      return out + "]";
+      return absl::StrCat(client(), " consumed=[", absl::StrJoin(c, " "), "]");
     }
     case persist::kRecordQos2Release:
     case persist::kRecordQos2OutComplete: {
       uint16_t id = 0;
       if (!persist::DecodeQos2ReleaseValue(r.value, &id)) return "UNDECODABLE release";
-      return absl::StrCat(client, " packet_id=", id);
+      return absl::StrCat(client(), " packet_id=", id);
     }
     case persist::kRecordQos2Pending: {
       std::vector<uint16_t> ids;
       if (!persist::DecodeQos2PendingValue(r.value, &ids)) return "UNDECODABLE qos2-pending";
-      std::string out = absl::StrCat(client, " packet_ids=[");
-      for (size_t i = 0; i < ids.size(); ++i) absl::StrAppend(&out, i ? " " : "", ids[i]);
-      return out + "]";
+      return absl::StrCat(client(), " packet_ids=[", absl::StrJoin(ids, " "), "]");
     }
     case persist::kRecordQos2Out: {
       session::OutboundQos2 o;
       if (!persist::DecodeQos2OutValue(r.value, &o)) return "UNDECODABLE qos2-out";
-      return absl::StrCat(client, " ", DescribeQos2Out(o));
+      return absl::StrCat(client(), " ", DescribeQos2Out(o));
     }
     case persist::kRecordQos2OutPending: {
       std::vector<session::OutboundQos2> entries;
       if (!persist::DecodeQos2OutPendingValue(r.value, &entries)) {
         return "UNDECODABLE qos2-out-pending";
       }
-      std::string out = absl::StrCat(client, " [");
-      for (size_t i = 0; i < entries.size(); ++i) {
-        absl::StrAppend(&out, i ? "; " : "", DescribeQos2Out(entries[i]));
-      }
-      return out + "]";
+      return absl::StrCat(client(), " [",
+                          absl::StrJoin(entries, "; ",
+                                        [](std::string* out, const session::OutboundQos2& o) {
+                                          out->append(DescribeQos2Out(o));
+                                        }),
+                          "]");
     }
     case persist::kRecordCheckpointBegin:
     case persist::kRecordCheckpointEnd:

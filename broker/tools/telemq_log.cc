@@ -241,15 +241,17 @@ bool ForEachRecord(const std::string& data_dir, std::optional<uint32_t> only, Fn
   }
   for (const auto& [k, dir] : partitions) {
     if (only && *only != k) continue;
-    for (const auto& f : Segments(dir, &ok)) {
-      const std::string path = storage::JoinPath(dir, f.name);
+    const auto segments = Segments(dir, &ok);
+    for (size_t i = 0; i < segments.size(); ++i) {
+      const std::string path = storage::JoinPath(dir, segments[i].name);
       storage::ScanVisitor visitor;
       visitor.on_record = [&, k = k](const storage::Record& r) { fn(k, r); };
       auto scan = storage::ScanSegmentFile(Env::Posix(), path, visitor);
-      if (!scan.ok() || (scan->damaged() && scan->stop != storage::ReadError::kEndOfData)) {
-        std::fprintf(
-            stderr, "telemq-log: %s: %s (records after it are not shown)\n", path.c_str(),
-            scan.ok() ? scan->Describe().c_str() : std::string(scan.status().message()).c_str());
+      const std::string why = scan.ok() ? Damage(*scan, NextSegmentBase(segments, i))
+                                        : std::string(scan.status().message());
+      if (!why.empty()) {
+        std::fprintf(stderr, "telemq-log: %s: %s (records after it are not shown)\n", path.c_str(),
+                     why.c_str());
         ok = false;
       }
     }

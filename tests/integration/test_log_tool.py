@@ -73,6 +73,9 @@ class LogToolTest(BrokerTest):
         self.assertIn("records stop at offset 5, before the next segment's 9 (recovery quarantines it)",
                       r.stdout)
         self.assertIn('DAMAGED', self.tool('list', self.data).stdout)
+        r = self.tool('dump', self.data)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('(recovery quarantines it) (records after it are not shown)', r.stderr)
         with open(path, 'ab') as f:
             f.write(b'junk')
         r = self.tool('verify', self.data)
