@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import shlex
 import shutil
 import signal
 import socket
@@ -37,9 +38,9 @@ DATA_FILTER = 'crash/data/#'
 
 
 class Broker:
-    def __init__(self, binary, data_dir, threads, segment_mb, log_path):
+    def __init__(self, binary, data_dir, threads, segment_mb, log_path, extra_args):
         self.binary, self.data_dir, self.threads, self.log_path = binary, data_dir, threads, log_path
-        self.segment_mb = segment_mb
+        self.segment_mb, self.extra_args = segment_mb, extra_args
         self.proc, self.port = None, None
 
     def start(self, timeout=30.0):
@@ -49,9 +50,8 @@ class Broker:
         log = open(self.log_path, 'ab')
         self.proc = subprocess.Popen(
             [self.binary, '--port', '0', '--port-file', port_file, '--data-dir', self.data_dir,
-             '--threads', str(self.threads), '--segment-mb', str(self.segment_mb),
-             '--max-queued-messages', '10000000',
-             '--max-queued-bytes', str(4 << 30)],
+             '--threads', str(self.threads), '--segment-mb', str(self.segment_mb)] +
+            self.extra_args,
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
         deadline = time.monotonic() + timeout
@@ -170,6 +170,10 @@ def main():
     ap.add_argument('--min-run', type=float, default=0.2, help='shortest time before the kill, s')
     ap.add_argument('--max-run', type=float, default=1.2, help='longest time before the kill, s')
     ap.add_argument('--seed', type=int, default=None)
+    ap.add_argument('--broker-args', default='',
+                    help='more broker flags, e.g. "--durability batch --max-queued-messages 1000" '
+                         '(the defaults otherwise: an offline backlog beyond the in-memory queue '
+                         'limits is read back from the log)')
     ap.add_argument('--time-limit', type=float, default=240.0)
     ap.add_argument('--json', help='write the summary here too')
     ap.add_argument('--keep', action='store_true', help='keep the data directory')
@@ -179,7 +183,7 @@ def main():
     start = time.monotonic()
     work = tempfile.mkdtemp(prefix='telemq-crash-')
     broker = Broker(args.binary, os.path.join(work, 'data'), args.threads, args.segment_mb,
-                    os.path.join(work, 'broker.log'))
+                    os.path.join(work, 'broker.log'), shlex.split(args.broker_args))
     acked = [set() for _ in range(args.publishers)]
     next_seq = [0] * args.publishers
     received = []
