@@ -254,6 +254,22 @@ Summary Runner::Run() {
     }
   };
   const double setup_s = sc_.connect_timeout * 2;
+  // Backlog and retained runs: the publishers fill, then the measured window
+  // is the subscribers catching up; `cleanup_ready` connections report back
+  // from the cleanup phase.
+  auto fill_then_catch_up = [&](const char* fill_what, uint32_t cleanup_ready) {
+    SetPhase(Phase::kFill);
+    if (!WaitFor(ready_is(P), sc_.duration)) {
+      fail_setup(fill_what);
+      return;
+    }
+    open_window();
+    SetPhase(Phase::kCatchUp);
+    WaitFor([this] { return Drained(); }, sc_.duration);
+    close_window();
+    SetPhase(Phase::kCleanup);
+    WaitFor(ready_is(cleanup_ready), setup_s, false);
+  };
 
   switch (sc_.mode) {
     case Mode::kPubSub:
@@ -294,34 +310,14 @@ Summary Runner::Run() {
         fail_setup("taking subscribers offline");
         break;
       }
-      SetPhase(Phase::kFill);
-      if (!WaitFor(ready_is(P), sc_.duration)) {
-        fail_setup("publishing the backlog");
-        break;
-      }
-      open_window();
-      SetPhase(Phase::kCatchUp);
-      WaitFor([this] { return Drained(); }, sc_.duration);
-      close_window();
-      SetPhase(Phase::kCleanup);
-      WaitFor(ready_is(S), setup_s, false);
+      fill_then_catch_up("publishing the backlog", S);
       break;
     case Mode::kRetained:
       if (!WaitFor(ready_is(P), setup_s)) {
         fail_setup("connecting publishers");
         break;
       }
-      SetPhase(Phase::kFill);
-      if (!WaitFor(ready_is(P), sc_.duration)) {
-        fail_setup("publishing retained messages");
-        break;
-      }
-      open_window();
-      SetPhase(Phase::kCatchUp);
-      WaitFor([this] { return Drained(); }, sc_.duration);
-      close_window();
-      SetPhase(Phase::kCleanup);
-      WaitFor(ready_is(P), setup_s, false);
+      fill_then_catch_up("publishing retained messages", P);
       break;
   }
   if (window_end == 0) window_end = NowNs();

@@ -24,17 +24,7 @@ bool InterestTrie::Add(std::string_view subscription, uint32_t shard) {
     version_ += changed;
     return changed;
   }
-  uint32_t& aux = trie_.aux(n);
-  if (aux == 0) {
-    if (shared_free_.empty()) {
-      aux = static_cast<uint32_t>(shared_.size());
-      shared_.emplace_back();
-    } else {
-      aux = shared_free_.back();
-      shared_free_.pop_back();
-    }
-  }
-  SharedEntries& entries = shared_[aux];
+  SharedEntries& entries = shared_.Acquire(trie_.aux(n));
   auto e = std::find_if(entries.begin(), entries.end(),
                         [&](const SharedEntry& x) { return x.group == spec.group; });
   if (e == entries.end()) {
@@ -65,15 +55,7 @@ bool InterestTrie::Remove(std::string_view subscription, uint32_t shard) {
       changed = (e->interest.shards & bit) != 0;
       e->interest.shards &= ~bit;
       if (e->interest.shards == 0) entries.erase(e);
-      if (entries.empty()) {
-        SharedEntries().swap(entries);
-        shared_free_.push_back(aux);
-        aux = 0;
-        if (shared_free_.size() + 1 == shared_.size()) {  // no groups left anywhere
-          shared_ = std::vector<SharedEntries>(1);
-          std::vector<uint32_t>().swap(shared_free_);
-        }
-      }
+      if (entries.empty()) shared_.Release(aux);
     }
   }
   trie_.Prune(n);
@@ -112,10 +94,9 @@ void InterestTrie::MatchUncached(std::string_view topic, InterestMatch* out) con
 }
 
 size_t InterestTrie::MemoryUsage() const {
-  size_t bytes = trie_.MemoryUsage() + shared_.capacity() * sizeof(SharedEntries) +
-                 shared_free_.capacity() * sizeof(uint32_t) +
-                 levels_scratch_.capacity() * sizeof(uint32_t);
-  for (const SharedEntries& entries : shared_) {
+  size_t bytes =
+      trie_.MemoryUsage() + shared_.MemoryUsage() + levels_scratch_.capacity() * sizeof(uint32_t);
+  for (const SharedEntries& entries : shared_.entries()) {
     bytes += entries.capacity() * sizeof(SharedEntry);
     for (const SharedEntry& e : entries) {
       if (e.group.capacity() > 15) bytes += e.group.capacity() + 1;

@@ -34,6 +34,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "broker/router/level_trie.h"
+#include "broker/router/side_table.h"
 #include "broker/router/topic.h"
 
 namespace telemq::router {
@@ -106,8 +107,7 @@ class InterestTrie {
   uint64_t version_ = 0;
   size_t cache_max_ = 0;
   mutable absl::flat_hash_map<std::string, CachedMatch> cache_;
-  std::vector<SharedEntries> shared_{1};  // node aux -> entries; 0 unused
-  std::vector<uint32_t> shared_free_;
+  SideTable<SharedEntries> shared_;  // by node aux
   mutable std::vector<uint32_t> levels_scratch_;
 };
 

@@ -28,17 +28,7 @@ SubscribeResult SubscriptionTrie::Subscribe(SessionId session, std::string_view 
 SubscribeResult SubscriptionTrie::SubscribeShared(NodeId n, SessionId session,
                                                   const FilterSpec& spec,
                                                   const SubscriptionOptions& options) {
-  uint32_t& aux = trie_.aux(n);
-  if (aux == 0) {
-    if (shared_free_.empty()) {
-      aux = static_cast<uint32_t>(shared_.size());
-      shared_.emplace_back();
-    } else {
-      aux = shared_free_.back();
-      shared_free_.pop_back();
-    }
-  }
-  SharedGroups& groups = shared_[aux];
+  SharedGroups& groups = shared_.Acquire(trie_.aux(n));
   auto g = std::find_if(groups.begin(), groups.end(),
                         [&](const SharedGroup& x) { return x.name == spec.group; });
   const bool first = g == groups.end();
@@ -99,15 +89,7 @@ UnsubscribeResult SubscriptionTrie::UnsubscribeShared(NodeId n, SessionId sessio
   if (g->cursor >= g->members.size()) g->cursor = 0;
   if (!g->members.empty()) return {.found = true, .interest_removed = false};
   groups.erase(g);
-  if (groups.empty()) {
-    SharedGroups().swap(groups);
-    shared_free_.push_back(aux);
-    aux = 0;
-    if (shared_free_.size() + 1 == shared_.size()) {  // no groups left anywhere
-      shared_ = std::vector<SharedGroups>(1);
-      std::vector<uint32_t>().swap(shared_free_);
-    }
-  }
+  if (groups.empty()) shared_.Release(aux);
   return {.found = true, .interest_removed = true};
 }
 
@@ -282,14 +264,12 @@ void SubscriptionTrie::MatchBatch(absl::Span<const MatchRequest> requests,
 
 size_t SubscriptionTrie::MemoryUsage() const {
   size_t bytes = trie_.MemoryUsage() + seen_.capacity() * sizeof(uint64_t) +
-                 levels_scratch_.capacity() * sizeof(uint32_t) +
-                 shared_.capacity() * sizeof(SharedGroups) +
-                 shared_free_.capacity() * sizeof(uint32_t);
+                 levels_scratch_.capacity() * sizeof(uint32_t) + shared_.MemoryUsage();
   trie_.ForEachNode([&](NodeId n) {
     const SubscriberList& subs = trie_.value(n);
     if (subs.capacity() > 1) bytes += subs.capacity() * sizeof(Subscriber);
   });
-  for (const SharedGroups& groups : shared_) {
+  for (const SharedGroups& groups : shared_.entries()) {
     bytes += groups.capacity() * sizeof(SharedGroup);
     for (const SharedGroup& g : groups) {
       bytes += g.members.capacity() * sizeof(Subscriber);

@@ -40,6 +40,7 @@
 #include "broker/router/level_trie.h"
 #include "broker/router/match_cache.h"
 #include "broker/router/match_result.h"
+#include "broker/router/side_table.h"
 #include "broker/router/subscription.h"
 #include "broker/router/topic.h"
 
@@ -164,9 +165,7 @@ class SubscriptionTrie {
   UnsubscribeResult UnsubscribeShared(NodeId n, SessionId session, std::string_view group);
 
   LevelTrie<SubscriberList> trie_;
-  // Side table for nodes with shared groups (node aux = index; 0 unused).
-  std::vector<SharedGroups> shared_{1};
-  std::vector<uint32_t> shared_free_;
+  SideTable<SharedGroups> shared_;  // groups of the nodes that have some, by node aux
   // De-duplication scratch: per session, (match generation << 32 | index of
   // its Delivery); a session is "seen" when the generation is current.
   std::vector<uint64_t> seen_;
