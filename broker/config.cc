@@ -119,7 +119,7 @@ const std::vector<Option>& Options() {
       {"retention-hours",
        "delete log segments whose newest record is older than this, except what persistent "
        "sessions still need (default 0 = unlimited)",
-       Unsigned(&BrokerConfig::retention_hours, 0, 24 * 365 * 100)},
+       Unsigned(&BrokerConfig::retention_hours, 0, uint64_t{24} * 365 * 100)},
       {"replay-max-messages",
        "most logged messages one filter of a SUBSCRIBE with the user property replay-from gets "
        "(default 100000)",

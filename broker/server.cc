@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -20,6 +19,7 @@
 #include "broker/persist/shard_log.h"
 #include "broker/shard/ownership.h"
 #include "broker/shard/shard.h"
+#include "protocol/common/errno_text.h"
 #include "storage/env.h"
 #include "storage/partition.h"
 
@@ -39,7 +39,7 @@ absl::Status PrepareDataDir(const std::string& dir) {
   }
   if (access(dir.c_str(), W_OK | X_OK) != 0) {
     return absl::PermissionDeniedError(
-        absl::StrCat("data directory '", dir, "' is not writable: ", std::strerror(errno)));
+        absl::StrCat("data directory '", dir, "' is not writable: ", ErrnoText(errno)));
   }
   return absl::OkStatus();
 }
@@ -55,7 +55,7 @@ absl::Status WritePortFile(const std::string& path, uint16_t port) {
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     return absl::InternalError(
-        absl::StrCat("cannot rename '", tmp, "' to '", path, "': ", std::strerror(errno)));
+        absl::StrCat("cannot rename '", tmp, "' to '", path, "': ", ErrnoText(errno)));
   }
   return absl::OkStatus();
 }
@@ -108,7 +108,7 @@ absl::Status Broker::OpenLog(persist::RecoveredState* recovered) {
   lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0) {
     return absl::PermissionDeniedError(
-        absl::StrCat("cannot open '", lock_path, "': ", std::strerror(errno)));
+        absl::StrCat("cannot open '", lock_path, "': ", ErrnoText(errno)));
   }
   if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     return absl::FailedPreconditionError(absl::StrCat("data directory '", config_.data_dir,
@@ -148,6 +148,7 @@ absl::Status Broker::OpenLog(persist::RecoveredState* recovered) {
     partitions.push_back(*std::move(p));
   }
   std::vector<storage::Partition*> views;
+  views.reserve(partitions.size());
   for (auto& p : partitions) views.push_back(p.get());
   const uint32_t shards = shard_count_;
   absl::StatusOr<persist::RecoveredState> state = persist::Recover(

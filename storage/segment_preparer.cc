@@ -21,7 +21,7 @@ const char kZeroes[kChunkBytes] = {};
 
 }  // namespace
 
-SegmentPreparer::SegmentPreparer(Env* env, std::string dir, uint64_t bytes)
+SegmentPreparer::SegmentPreparer(Env* env, const std::string& dir, uint64_t bytes)
     : env_(env), path_(JoinPath(dir, kPreparedFileName)), bytes_(bytes) {}
 
 SegmentPreparer::~SegmentPreparer() {

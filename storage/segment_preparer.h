@@ -37,7 +37,7 @@ namespace telemq::storage {
 
 class SegmentPreparer {
  public:
-  SegmentPreparer(Env* env, std::string dir, uint64_t bytes);
+  SegmentPreparer(Env* env, const std::string& dir, uint64_t bytes);
   // Stops a preparation in progress (between two 1 MiB writes) and joins it;
   // the half-written file stays for the next open to remove.
   ~SegmentPreparer();

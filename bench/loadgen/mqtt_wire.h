@@ -116,9 +116,9 @@ class FrameReader {
       off += used;
     }
     if (carry_.empty()) {
-      carry_.assign(buf.begin() + off, buf.end());
+      carry_.assign(buf.begin() + static_cast<ptrdiff_t>(off), buf.end());
     } else {
-      carry_.erase(carry_.begin(), carry_.begin() + off);
+      carry_.erase(carry_.begin(), carry_.begin() + static_cast<ptrdiff_t>(off));
     }
     return absl::OkStatus();
   }

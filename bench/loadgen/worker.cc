@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/loadgen/clock.h"
-#include "bench/loadgen/errno_text.h"
+#include "protocol/common/errno_text.h"
 
 namespace telemq::bench {
 namespace {

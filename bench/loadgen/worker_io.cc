@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/loadgen/clock.h"
-#include "bench/loadgen/errno_text.h"
 #include "bench/loadgen/worker.h"
+#include "protocol/common/errno_text.h"
 
 namespace telemq::bench {
 namespace {

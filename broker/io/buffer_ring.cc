@@ -3,9 +3,9 @@
 #include <sys/mman.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "protocol/common/errno_text.h"
 
 namespace telemq::io {
 
@@ -34,7 +34,7 @@ absl::StatusOr<BufferRing> BufferRing::Create(io_uring* ring, uint16_t group_id,
   reg.bgid = group_id;
   if (int rc = io_uring_register_buf_ring(ring, &reg, 0); rc < 0) {
     return absl::ErrnoToStatus(-rc,
-                               absl::StrCat("io_uring_register_buf_ring: ", std::strerror(-rc),
+                               absl::StrCat("io_uring_register_buf_ring: ", ErrnoText(-rc),
                                             " (provided buffer rings need Linux 5.19 or later)"));
   }
   br.memory_ = std::make_unique<uint8_t[]>(size_t{count} * buffer_size);

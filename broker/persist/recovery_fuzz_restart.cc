@@ -86,10 +86,11 @@ class ShardSim {
     for (session::RestoredSession& s : state.sessions[index_]) {
       if (restored_.size() < kMaxClientsPerShard) {
         const size_t n = std::min<size_t>(s.inbound_qos2.size(), 4);
-        restored_.push_back({s.state.client_id,
-                             s.state.version,
-                             s.state.expiry_s,
-                             {s.inbound_qos2.begin(), s.inbound_qos2.begin() + n}});
+        restored_.push_back(
+            {s.state.client_id,
+             s.state.version,
+             s.state.expiry_s,
+             {s.inbound_qos2.begin(), s.inbound_qos2.begin() + static_cast<ptrdiff_t>(n)}});
       }
       engine_.Restore(std::move(s));
     }

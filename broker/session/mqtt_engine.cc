@@ -10,7 +10,6 @@
 
 namespace telemq::session {
 
-using mqtt::PropertyId;
 using mqtt::ProtocolVersion;
 using mqtt::ReasonCode;
 

@@ -5,12 +5,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "broker/base/log.h"
 #include "broker/net/listener.h"
 #include "broker/shard/ownership.h"
 #include "broker/shard/shard.h"
+#include "protocol/common/errno_text.h"
 
 namespace telemq::shard {
 
@@ -48,7 +48,7 @@ void Shard::OnAccept(const io_uring_cqe& cqe) {
       ++accept_errors_suppressed_;
       if (mono_ns_ >= next_accept_error_log_ns_) {
         TELEMQ_LOG(kWarning, "accept failed: %s (%llu times); pausing accepts for 100 ms",
-                   std::strerror(err), static_cast<unsigned long long>(accept_errors_suppressed_));
+                   ErrnoText(err), static_cast<unsigned long long>(accept_errors_suppressed_));
         accept_errors_suppressed_ = 0;
         next_accept_error_log_ns_ = mono_ns_ + 1'000'000'000;
       }
@@ -56,7 +56,7 @@ void Shard::OnAccept(const io_uring_cqe& cqe) {
       return;
     }
     if (!stopping_ && err != ECANCELED) {
-      TELEMQ_LOG(kWarning, "accept failed: %s", std::strerror(err));
+      TELEMQ_LOG(kWarning, "accept failed: %s", ErrnoText(err));
     }
   } else if (stopping_ || !group_->AdmitConnection()) {
     if (!stopping_) {
@@ -255,7 +255,7 @@ void Shard::OnSend(uint32_t slot, const io_uring_cqe& cqe) {
     c.out.Clear(chunks_);
     c.peer_closed = true;
     if (!c.closing && !c.handing_off) {
-      TELEMQ_LOG(kDebug, "send failed on connection %u: %s", slot, std::strerror(-cqe.res));
+      TELEMQ_LOG(kDebug, "send failed on connection %u: %s", slot, ErrnoText(-cqe.res));
       engine_.OnConnectionClosed(slot);
       c.closing = true;
     }

@@ -108,7 +108,8 @@ void Shard::Post(uint32_t to, Mail mail) {
     }
   }
   // The ring is full: keep order by queueing behind what is already waiting.
-  outbox_[to].push_back(std::move(mail));
+  // A failed TryStage/TryPush leaves `mail` untouched (spsc_ring.h).
+  outbox_[to].push_back(std::move(mail));  // NOLINT(bugprone-use-after-move)
 }
 
 void Shard::FlushOutbox() {

@@ -338,12 +338,13 @@ int Main(int argc, char** argv) {
       a.from_offset = n;
     } else if (flag == "--limit" && absl::SimpleAtoi(value, &n)) {
       a.limit = n;
-    } else if (flag == "--from" && ParseTime(value, &a.from_ns)) {
-    } else if (flag == "--to" && ParseTime(value, &a.to_ns)) {
+    } else if ((flag == "--from" && ParseTime(value, &a.from_ns)) ||
+               (flag == "--to" && ParseTime(value, &a.to_ns))) {
+      // parsed in place
     } else if (flag == "--topic" && mqtt::ValidateTopicFilter(value) == mqtt::TopicError::kOk) {
       a.topic_filter = value;
     } else {
-      return Usage("bad option " + flag + " " + value);
+      return Usage(absl::StrCat("bad option ", flag, " ", value));
     }
   }
   if (a.command == "list") return List(a);

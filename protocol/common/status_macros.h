@@ -27,7 +27,11 @@
 #define TELEMQ_ASSIGN_OR_RETURN(lhs, expr) \
   TELEMQ_ASSIGN_OR_RETURN_IMPL(TELEMQ_STATUS_CONCAT(telemq_statusor_, __LINE__), lhs, expr)
 
+// `lhs` may be a declaration (`auto x`), and `tmp` names a variable: neither
+// can be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define TELEMQ_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                 \
   if (!tmp.ok()) return std::move(tmp).status();     \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

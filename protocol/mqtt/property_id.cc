@@ -58,19 +58,23 @@ constexpr std::array<PropertyInfo, kPropertyCount> kTable = {{
     {I::kSharedSubscriptionAvailable, T::kByte, kConnack, 15, "Shared Subscription Available"},
 }};
 
-// Identifier -> table index, or -1.
-constexpr std::array<int8_t, kMaxPropertyId + 1> kIndex = [] {
-  std::array<int8_t, kMaxPropertyId + 1> index{};
-  for (auto& i : index) i = -1;
-  for (int i = 0; i < kPropertyCount; ++i) index[static_cast<uint8_t>(kTable[i].id)] = int8_t(i);
+// Identifier -> table index, or kNoIndex.
+constexpr uint8_t kNoIndex = 0xFF;
+static_assert(kPropertyCount < kNoIndex);
+constexpr std::array<uint8_t, kMaxPropertyId + 1> kIndex = [] {
+  std::array<uint8_t, kMaxPropertyId + 1> index{};
+  for (auto& i : index) i = kNoIndex;
+  for (int i = 0; i < kPropertyCount; ++i) {
+    index[static_cast<uint8_t>(kTable[i].id)] = static_cast<uint8_t>(i);
+  }
   return index;
 }();
 
 }  // namespace
 
 const PropertyInfo* FindPropertyInfo(uint8_t id) {
-  if (id > kMaxPropertyId || kIndex[id] < 0) return nullptr;
-  return &kTable[static_cast<size_t>(kIndex[id])];
+  if (id > kMaxPropertyId || kIndex[id] == kNoIndex) return nullptr;
+  return &kTable[kIndex[id]];
 }
 
 const PropertyInfo* AllProperties() { return kTable.data(); }
