@@ -6,8 +6,7 @@
 
 namespace telemq::router {
 
-uint32_t PickShard(ShardMask mask, uint32_t self, uint32_t rotation) {
-  if (self < 64 && (mask >> self & 1) != 0) return self;
+uint32_t PickShard(ShardMask mask, uint32_t rotation) {
   uint32_t skip = rotation % static_cast<uint32_t>(std::popcount(mask));
   while (skip-- != 0) mask &= mask - 1;  // drop the lowest set bit
   return static_cast<uint32_t>(std::countr_zero(mask));

@@ -14,8 +14,8 @@
 //  2. On PUBLISH, the publishing shard calls Match(topic, &m):
 //       m.shards: shards with ordinary subscribers: each gets the message.
 //       m.shared: per matching (group, filter), the shards having members.
-//     For each entry it picks ONE shard (PickShard: itself if it has members,
-//     else round robin), and sends the message to that shard tagged with the
+//     For each entry it picks ONE shard (SharedShardPicker: the shards with
+//     members take turns), and sends the message to that shard tagged with the
 //     entry's key. Each message is thus sent once per target shard, with the
 //     list of group keys that shard must serve.
 //  3. A target shard calls SubscriptionTrie::Match(topic, publisher, &out,
@@ -56,9 +56,30 @@ struct InterestMatch {
   }
 };
 
-// Picks the shard that serves one shared group: `self` when it is in `mask`
-// (no hop), else the (rotation % popcount)-th set bit. `mask` must not be 0.
-uint32_t PickShard(ShardMask mask, uint32_t self, uint32_t rotation);
+// The (rotation % popcount)-th set bit of `mask`, which must not be 0.
+uint32_t PickShard(ShardMask mask, uint32_t rotation);
+
+// Picks the shard that serves a shared group for one message: the shards
+// having members take turns, each group on its own count. A member on the
+// publisher's own shard gets no more than its shard's turn, so a group's
+// members share the load wherever its publishers are connected (preferring
+// the local shard sent a single publisher's whole stream to its local
+// members). Turns are per shard: members within one shard then take turns,
+// so two members on one shard and one on another get 1/4, 1/4 and 1/2.
+class SharedShardPicker {
+ public:
+  uint32_t Pick(const SharedInterest& interest) {
+    if ((interest.shards & (interest.shards - 1)) == 0) return PickShard(interest.shards, 0);
+    // Bounded: past this many groups the counts start over (a fresh turn
+    // order, nothing lost).
+    if (next_.size() >= kMaxGroups && !next_.contains(interest.key)) next_.clear();
+    return PickShard(interest.shards, next_[interest.key]++);
+  }
+
+ private:
+  static constexpr size_t kMaxGroups = 4096;
+  absl::flat_hash_map<SharedGroupKey, uint32_t> next_;
+};
 
 class InterestTrie {
  public:

@@ -2,6 +2,7 @@
 #include "broker/router/interest_trie.h"
 
 #include <map>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -95,16 +96,40 @@ TEST(InterestTrie, RemovingEveryInterestFreesNodes) {
   EXPECT_LE(t.MemoryUsage(), empty_bytes + 64);  // only the level scratch
 }
 
-TEST(PickShard, PrefersSelfWhenItHasMembers) {
-  EXPECT_EQ(PickShard(0b1010, 3, 0), 3u);
-  EXPECT_EQ(PickShard(0b1010, 3, 1), 3u);
+TEST(PickShard, TakesTheRotationThSetBit) {
+  EXPECT_EQ(PickShard(0b1010, 0), 1u);
+  EXPECT_EQ(PickShard(0b1010, 1), 3u);
+  EXPECT_EQ(PickShard(0b1010, 2), 1u);
+  EXPECT_EQ(PickShard(1ull << 63, 5), 63u);
 }
 
-TEST(PickShard, RoundRobinsOverShardsWithMembersOtherwise) {
-  EXPECT_EQ(PickShard(0b1010, 0, 0), 1u);
-  EXPECT_EQ(PickShard(0b1010, 0, 1), 3u);
-  EXPECT_EQ(PickShard(0b1010, 0, 2), 1u);
-  EXPECT_EQ(PickShard(1ull << 63, 0, 5), 63u);
+TEST(SharedShardPicker, ShardsWithMembersTakeTurnsEvenWhenThePublishersShardHasOne) {
+  // Before: the publisher's own shard served every message while it had a
+  // member, so a single publisher's stream never reached the other members.
+  SharedShardPicker picker;
+  const SharedInterest g{.key = 7, .shards = 0b011};
+  std::vector<uint32_t> picks;
+  for (int i = 0; i < 4; ++i) picks.push_back(picker.Pick(g));
+  EXPECT_EQ(picks, (std::vector<uint32_t>{0, 1, 0, 1}));
+}
+
+TEST(SharedShardPicker, EachGroupKeepsItsOwnTurns) {
+  // One count for all groups gave each of two groups matched by every
+  // message the same shard forever (turns 0, 2, 4 ... and 1, 3, 5 ...).
+  SharedShardPicker picker;
+  const SharedInterest a{.key = 1, .shards = 0b11}, b{.key = 2, .shards = 0b11};
+  std::vector<uint32_t> picks_a, picks_b;
+  for (int i = 0; i < 4; ++i) {
+    picks_a.push_back(picker.Pick(a));
+    picks_b.push_back(picker.Pick(b));
+  }
+  EXPECT_EQ(picks_a, (std::vector<uint32_t>{0, 1, 0, 1}));
+  EXPECT_EQ(picks_b, (std::vector<uint32_t>{0, 1, 0, 1}));
+}
+
+TEST(SharedShardPicker, ASingleShardWithMembersIsAlwaysPicked) {
+  SharedShardPicker picker;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(picker.Pick({.key = 3, .shards = 0b100}), 2u);
 }
 
 }  // namespace

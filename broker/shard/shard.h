@@ -215,7 +215,7 @@ class Shard final : public session::Transport {
   router::InterestTrie interest_;
   router::MatchResult match_;
   router::InterestMatch interest_match_;
-  uint32_t shared_rotation_ = 0;
+  router::SharedShardPicker shared_picker_;
   std::vector<std::vector<Mail>> outbox_;  // per target, mail that did not fit its ring
   std::vector<bool> wake_targets_;
 

@@ -23,14 +23,14 @@ void Shard::Route(const MessageRef& message, session::SessionId publisher) {
   }
   interest_.Match(message->topic(), &interest_match_);
   router::ShardMask targets = interest_match_.shards;
-  // Shared groups: one shard each (PickShard prefers this one). Rare, so the
+  // Shared groups: one shard each, the shards with members taking turns. Rare, so the
   // per-target key lists are built only when a group matched.
   using Keys = absl::InlinedVector<router::SharedGroupKey, 1>;
   absl::InlinedVector<Keys, 8> keys;
   if (!interest_match_.shared.empty()) {
     keys.resize(group_->size());
     for (const router::SharedInterest& si : interest_match_.shared) {
-      const uint32_t t = router::PickShard(si.shards, index_, shared_rotation_++);
+      const uint32_t t = shared_picker_.Pick(si);
       keys[t].push_back(si.key);
       targets |= router::ShardMask{1} << t;
     }

@@ -226,6 +226,25 @@ class SharedSubscriptionTest(ConformanceTest):
             got += [int(p.payload) for p in self.publishes_before_marker(c, pub)]
         self.assertEqual(sorted(got), list(range(30)))
 
+    @telemq_only('how a group shares the messages is the broker\'s choice (5.0 4.8.2)')
+    def test_every_member_gets_a_share_of_a_single_publishers_stream(self):
+        # Publishers and members land on shards as the kernel spreads connections; the shards
+        # holding members take turns, so no member is left out, whatever the placement. (The
+        # publisher's own shard used to serve all while it had a member.)
+        members = []
+        for i in range(4):
+            c, _ = self.v5_connected('fair-%d' % i)
+            c.subscribe([('$share/fair/sh/f', 1), ('fair/marker/+', 1)])
+            members.append(c)
+        for p in range(4):
+            pub, _ = self.v5_connected('fair-pub-%d' % p)
+            for i in range(40):
+                pub.publish('sh/f', b'%d' % i, qos=1, pid=i + 1)
+            pub.publish('fair/marker/%d' % p, b'end', qos=1, pid=100)
+            counts = [len(self.receive(c, until_topic='fair/marker/%d' % p)) for c in members]
+            self.assertEqual(sum(counts), 40, counts)
+            self.assertNotIn(0, counts, 'publisher %d: the members got %r' % (p, counts))
+
     def test_mqtt_4_8_2_groups_and_plain_subscribers_each_get_a_copy(self):
         g1 = self.members('$share/g1/sh/x', 2)
         g2, _ = self.v5_connected('g2-only')
