@@ -174,6 +174,14 @@ absl::Status Broker::OpenLog(persist::RecoveredState* recovered) {
 }
 
 absl::Status Broker::Start() {
+  // The log level is the process's: an embedding application gets the
+  // config's from here on, as the binary does.
+  LogLevel level;
+  if (!ParseLogLevel(config_.log_level, &level)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("log level '", config_.log_level, "' is not error, warning, info or debug"));
+  }
+  SetLogLevel(level);
   shard_count_ = config_.threads > 0 ? static_cast<uint32_t>(config_.threads)
                                      : std::max(1u, std::thread::hardware_concurrency());
   if (absl::Status s = PrepareDataDir(config_.data_dir); !s.ok()) return s;

@@ -14,13 +14,15 @@
 //   broker.Stop();                        // from any thread, e.g. a signal handler thread
 //   broker.Wait();
 //
-// Start opens the log in the data directory (locking it against a second
-// broker), recovers it (retained messages, persistent sessions and what they
-// are owed: docs/persistence.md), and returns once every shard is
-// listening, or with the first error (the shards already started are
-// stopped again). Stop asks every shard to send
+// Start applies config.log_level to the process's log, opens the log in the
+// data directory (locking it against a second broker), recovers it (retained
+// messages, persistent sessions and what they are owed: docs/persistence.md),
+// and returns once every shard is listening, or with the first error (the
+// shards already started are stopped again). Stop asks every shard to send
 // 5.0 clients DISCONNECT (Server shutting down), flush what is queued for a
 // bounded grace period and close; Wait joins the threads.
+//
+// broker/server_test.cc runs it in-process against Eclipse Paho C.
 #pragma once
 
 #include <cstdint>
