@@ -170,8 +170,9 @@ void RunOne(uint64_t seed) {
 // TELEMQ_CRASH_SEEDS=N runs seeds 1..N instead of 1..400 (a longer soak);
 // TELEMQ_CRASH_SEED=n replays only seed n.
 TEST(CrashTest, DurableRecordsSurviveRandomCrashes) {
-  const char* only = getenv("TELEMQ_CRASH_SEED");
-  const char* seeds = getenv("TELEMQ_CRASH_SEEDS");
+  // Read before this test starts any thread.
+  const char* only = getenv("TELEMQ_CRASH_SEED");    // NOLINT(concurrency-mt-unsafe)
+  const char* seeds = getenv("TELEMQ_CRASH_SEEDS");  // NOLINT(concurrency-mt-unsafe)
   const uint64_t last = seeds != nullptr ? std::strtoull(seeds, nullptr, 10) : 400;
   for (uint64_t seed = 1; seed <= last; ++seed) {
     if (only && std::to_string(seed) != only) continue;

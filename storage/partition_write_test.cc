@@ -26,7 +26,9 @@ class PartitionWriteTest : public ::testing::Test {
   // Performs the request as io_uring would, with MemEnv's File calls.
   static void Perform(Partition& p, const WriteRequest& w) {
     int64_t written = 0;
-    if (!w.iov.empty()) written = w.file->Write(w.position, w.iov).ok() ? w.bytes : -EIO;
+    if (!w.iov.empty()) {
+      written = w.file->Write(w.position, w.iov).ok() ? static_cast<int64_t>(w.bytes) : -EIO;
+    }
     const int synced = !w.sync ? 0 : written < 0 ? -ECANCELED : w.file->Sync().ok() ? 0 : -EIO;
     p.CompleteWrite(written, synced);
   }

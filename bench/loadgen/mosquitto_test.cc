@@ -29,11 +29,11 @@ int FreePort() {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
   socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  const bool bound = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
+                     getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
   close(fd);
-  return ntohs(a.sin_port);
+  return bound ? ntohs(a.sin_port) : 0;  // 0: the broker then fails to start, named
 }
 
 std::string TempDir() {
@@ -172,7 +172,7 @@ long long JsonInt(const std::string& json, const std::string& key) {
   const std::string k = "\"" + key + "\": ";
   const size_t at = json.find(k);
   if (at == std::string::npos) return -1;
-  return std::atoll(json.c_str() + at + k.size());
+  return std::strtoll(json.c_str() + at + k.size(), nullptr, 10);
 }
 
 std::string ReadFile(const std::string& path) {

@@ -45,7 +45,7 @@ TEST(MessageTest, CopiesShareOneMessageAndCountReferences) {
   b = MessageRef();
   EXPECT_EQ(a.use_count(), 1u);
   MessageRef c = std::move(a);
-  EXPECT_FALSE(a);
+  EXPECT_FALSE(a);  // NOLINT(bugprone-use-after-move): the moved-from state is the point
   EXPECT_EQ(c.use_count(), 1u);
 }
 
@@ -54,10 +54,11 @@ TEST(MessageTest, CopiesShareOneMessageAndCountReferences) {
 TEST(MessageTest, ReleasesFromManyThreadsFreeOnce) {
   MessageRef m = Message::Create({.topic = "shared"});
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([copy = m]() mutable {
       for (int i = 0; i < 10000; ++i) {
-        MessageRef local = copy;
+        MessageRef local = copy;  // NOLINT(performance-unnecessary-copy-initialization)
         (void)local->topic();
       }
     });

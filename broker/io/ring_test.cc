@@ -11,6 +11,7 @@
 #include "broker/io/buffer_ring.h"
 #include "broker/io/completion.h"
 #include "gtest/gtest.h"
+#include "protocol/common/errno_text.h"
 
 namespace telemq::io {
 namespace {
@@ -188,7 +189,7 @@ TEST(RingTest, MultishotAcceptDeliversEveryConnectionFromOneSqe) {
   }
   for (int i = 0; i < 3; ++i) {
     const io_uring_cqe cqe = WaitOne(*ring);
-    ASSERT_GE(cqe.res, 0) << strerror(-cqe.res);
+    ASSERT_GE(cqe.res, 0) << ErrnoText(-cqe.res);
     EXPECT_TRUE(cqe.flags & IORING_CQE_F_MORE);
     close(cqe.res);
   }

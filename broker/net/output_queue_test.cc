@@ -72,7 +72,7 @@ TEST(OutputQueueTest, SpansChunksAndFreesThemAsTheyAreSent) {
 TEST(OutputQueueTest, PacketLargerThanAChunkGetsItsOwnChunk) {
   ChunkPool pool;
   OutputQueue q;
-  const std::string big(ChunkPool::kChunkSize * 3, 'z');
+  const std::string big(size_t{ChunkPool::kChunkSize} * 3, 'z');
   q.Append(pool, Bytes(big));
   EXPECT_EQ(Gather(q), big);
   q.Consume(pool, big.size());

@@ -122,6 +122,7 @@ TEST_F(RecoveryTest, ATrimmedPartitionWithoutACheckpointIsReported) {
 TEST_F(RecoveryTest, ABacklogBeyondTheQueueLimitStaysInTheLog) {
   Session(1, 10, "sub", {{"a", {.qos = 1}}});
   std::vector<uint64_t> offsets;
+  offsets.reserve(5);
   for (int i = 0; i < 5; ++i) offsets.push_back(Message(0, 11 + i, "a", std::to_string(i), 1));
   const uint64_t p1 = Message(1, 20, "a", "p1", 1);
   const session::RestoredSession* r = Find(Run(1, 1'000'000, /*max_queued=*/3), "sub");
@@ -136,6 +137,7 @@ TEST_F(RecoveryTest, ABacklogBeyondTheQueueLimitStaysInTheLog) {
 TEST_F(RecoveryTest, ConsumedOffsetsMoveTheSpilledStartToo) {
   Session(0, 10, "sub", {{"a", {.qos = 1}}});
   std::vector<uint64_t> offsets;
+  offsets.reserve(6);
   for (int i = 0; i < 6; ++i) offsets.push_back(Message(0, 11 + i, "a", std::to_string(i), 1));
   Consumed(0, 20, "sub", {offsets[4]});  // 0-3 settled, 2-3 were spilled
   const session::RestoredSession* r = Find(Run(1, 1'000'000, /*max_queued=*/2), "sub");

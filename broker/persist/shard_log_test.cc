@@ -15,7 +15,7 @@ constexpr int64_t kMs = 1'000'000;
 
 class ShardLogTest : public ::testing::Test {
  protected:
-  std::unique_ptr<ShardLog> Make(LogOptions options, uint64_t segment_bytes = 64 << 20) {
+  std::unique_ptr<ShardLog> Make(const LogOptions& options, uint64_t segment_bytes = 64 << 20) {
     storage::RecoveryReport report;
     auto p = storage::Partition::Open(&env_, {.dir = "/data/p0", .segment_bytes = segment_bytes},
                                       &report);

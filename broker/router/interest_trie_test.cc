@@ -4,13 +4,10 @@
 #include <map>
 #include <vector>
 
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace telemq::router {
 namespace {
-
-using ::testing::IsEmpty;
 
 ShardMask Shards(const InterestTrie& t, std::string_view topic) {
   InterestMatch m;
@@ -108,8 +105,8 @@ TEST(SharedShardPicker, ShardsWithMembersTakeTurnsEvenWhenThePublishersShardHasO
   // member, so a single publisher's stream never reached the other members.
   SharedShardPicker picker;
   const SharedInterest g{.key = 7, .shards = 0b011};
-  std::vector<uint32_t> picks;
-  for (int i = 0; i < 4; ++i) picks.push_back(picker.Pick(g));
+  std::vector<uint32_t> picks(4);
+  for (uint32_t& p : picks) p = picker.Pick(g);
   EXPECT_EQ(picks, (std::vector<uint32_t>{0, 1, 0, 1}));
 }
 

@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "broker/router/interest_trie.h"
 #include "broker/router/subscription_trie.h"
 #include "broker/router/topic.h"
@@ -81,7 +82,7 @@ TEST(ShardProtocol, EveryOrdinarySubscriberOnceEverySharedGroupOnce) {
     const auto k = static_cast<uint32_t>(pick(kShards));
     const auto s = static_cast<SessionId>(pick(4));
     std::string sub = filters[pick(static_cast<int>(filters.size()))];
-    if (pick(3) == 0) sub = "$share/g" + std::to_string(pick(2)) + "/" + sub;
+    if (pick(3) == 0) sub = absl::StrCat("$share/g", pick(2), "/", sub);
     const int op = pick(10);
     if (op < 5) {
       cluster.Subscribe(k, s, sub);

@@ -237,6 +237,7 @@ TEST_F(ServerTopicAliasTest, NoAliasesForAClientThatAllowsNone) {
 TEST_F(ServerTopicAliasTest, AliasesAreCappedByTheServerMaximum) {
   SetUpClients(65535);
   std::vector<std::string> topics;
+  topics.reserve(70);
   for (int i = 0; i < 70; ++i) topics.push_back("t/" + std::to_string(i));
   const auto got = Send(topics);
   ASSERT_EQ(got.size(), 70u);

@@ -124,7 +124,10 @@ TEST(SpscRingTest, TransfersEveryItemInOrderAcrossThreads) {
   std::thread producer([&] {
     for (int i = 0; i < kItems; ++i) {
       std::string item = std::to_string(i);
-      while (!ring.TryPush(std::move(item))) std::this_thread::yield();
+      // A failed TryPush leaves `item` untouched.
+      while (!ring.TryPush(std::move(item))) {  // NOLINT(bugprone-use-after-move)
+        std::this_thread::yield();
+      }
     }
   });
   int next = 0;
