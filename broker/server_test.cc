@@ -209,12 +209,10 @@ TEST(EmbeddedBroker, ServesPahoCAtEveryQosMqtt5WithUserProperties) {
 
 TEST(EmbeddedBroker, RetainedMessageAndPersistentSessionSurviveARestartOnTheSameDataDir) {
   TempDir dir;
-  uint16_t port;
   {
     Broker broker(TestConfig(dir.path()));
     ASSERT_TRUE(broker.Start().ok());
-    port = broker.port();
-    PahoClient offline(port, "paho-offline", MQTTVERSION_3_1_1);
+    PahoClient offline(broker.port(), "paho-offline", MQTTVERSION_3_1_1);
     ASSERT_EQ(offline.Connect(/*clean=*/false), 0);
     ASSERT_EQ(offline.Subscribe("paho/queued", 1), 1);
     // Destroyed here: it disconnects and leaves its session behind.
@@ -222,8 +220,7 @@ TEST(EmbeddedBroker, RetainedMessageAndPersistentSessionSurviveARestartOnTheSame
   {
     Broker broker(TestConfig(dir.path()));
     ASSERT_TRUE(broker.Start().ok());
-    port = broker.port();
-    PahoClient pub(port, "paho-pub", MQTTVERSION_3_1_1);
+    PahoClient pub(broker.port(), "paho-pub", MQTTVERSION_3_1_1);
     ASSERT_EQ(pub.Connect(), 0);
     ASSERT_EQ(pub.Publish("paho/kept", "retained", 1, /*retain=*/true), MQTTCLIENT_SUCCESS);
     ASSERT_EQ(pub.Publish("paho/queued", "while offline", 1), MQTTCLIENT_SUCCESS);
