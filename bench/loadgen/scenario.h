@@ -53,7 +53,7 @@ struct Scenario {
   uint32_t ack_window = 0;      // per publisher: unacknowledged QoS 1/2 PUBLISHes;
                                 // 0 = 256 at QoS 1, 16 at QoS 2 (Mosquitto loses
                                 // QoS 2 messages beyond its 20 in flight)
-  uint32_t batch = 64;          // max PUBLISHes one publisher encodes per loop turn
+  uint32_t batch = 256;         // max PUBLISHes one publisher encodes per loop turn
   uint32_t connections = 1000;  // idle: connections to hold
   uint32_t concurrency = 16;    // storm / idle: connection attempts in flight
   uint32_t backlog = 1000;      // backlog / retained: messages per publisher
