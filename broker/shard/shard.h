@@ -139,9 +139,10 @@ class Shard final : public session::Transport {
     bool handing_off = false;  // recv being cancelled; then the fd moves
     bool in_dirty = false;     // listed for this turn's sends
     bool peer_closed = false;
-    bool shut = false;  // shutdown(2) issued to end the recv
+    bool shut = false;       // shutdown(SHUT_RDWR) issued to end the recv
+    bool lingering = false;  // FIN sent after the last byte; input is read and dropped
     uint32_t handoff_to = 0;
-    int64_t close_deadline_ns = 0;  // force the close if output is stuck
+    int64_t close_deadline_ns = 0;  // force the close if output is stuck or lingers
     SendOp* send = nullptr;         // the sendmsg in flight, if any
     net::OutputQueue out;
     // Stream positions: bytes ever committed and ever sent.

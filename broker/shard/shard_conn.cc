@@ -20,6 +20,9 @@ using io::OpKind;
 namespace {
 
 constexpr int64_t kStuckCloseNs = 5'000'000'000;
+// How long a connection we closed keeps reading (and dropping) what its
+// client still sends, waiting for the client to close its side.
+constexpr int64_t kLingerNs = 2'000'000'000;
 constexpr int64_t kAcceptPauseNs = 100'000'000;
 // Admission control (shard.h): new connections started per loop turn, and
 // accepted ones allowed to wait before the shard stops accepting.
@@ -168,7 +171,10 @@ void Shard::OnRecv(uint32_t slot, const io_uring_cqe& cqe) {
     if (!c.recv_armed) CompleteHandOff(slot);
     return;
   }
-  if (!c.recv_armed && !c.closing && !c.peer_closed) ArmRecv(slot);  // ENOBUFS or CQ overflow
+  // ENOBUFS or CQ overflow ended the multishot recv: re-arm it, also while
+  // lingering (MaybeFinishClose).
+  const bool reading = !c.closing || (c.lingering && !c.shut);
+  if (!c.recv_armed && reading && !c.peer_closed) ArmRecv(slot);
   if (c.closing) MaybeFinishClose(slot);
 }
 
@@ -277,11 +283,24 @@ void Shard::MaybeFinishClose(uint32_t slot) {
   if (c.fd < 0 || !c.closing || c.send != nullptr) return;
   if (!c.out.empty() && !c.peer_closed) return;  // FlushSends will send it
   if (c.recv_armed) {
-    // End the multishot recv; its last completion comes back here.
-    if (!c.shut) {
-      shutdown(c.fd, SHUT_RDWR);
-      c.shut = true;
+    if (c.shut) return;  // the recv's last completion comes back here
+    if (!c.lingering && !c.peer_closed && !stopping_) {
+      // Lingering close. The client may still be writing (PUBRELs for the
+      // PUBRECs before our DISCONNECT, say): closing now with its bytes
+      // unread, or receiving them after close(), makes the kernel answer
+      // with a reset, and the client's next send fails before it has read
+      // our DISCONNECT and its reason code. So send the FIN after the last
+      // byte and read, dropping it, what still comes (OnRecv) until the
+      // client closes its side or kLingerNs passes (ForceStuckCloses).
+      shutdown(c.fd, SHUT_WR);
+      c.lingering = true;
+      c.close_deadline_ns = mono_ns_ + kLingerNs;
+      return;
     }
+    if (c.lingering && !stopping_ && mono_ns_ < c.close_deadline_ns) return;
+    // End the multishot recv; its last completion comes back here.
+    shutdown(c.fd, SHUT_RDWR);
+    c.shut = true;
     return;
   }
   close(c.fd);
@@ -298,7 +317,13 @@ void Shard::ForceStuckCloses() {
       closing_.pop_back();
       continue;
     }
-    if (mono_ns_ >= c.close_deadline_ns && !c.shut) {
+    if (c.lingering && !c.shut && (stopping_ || mono_ns_ >= c.close_deadline_ns)) {
+      // The client kept its side open after our FIN: stop reading.
+      TELEMQ_LOG(kDebug, "connection %u: the client kept its side open after the broker's FIN",
+                 slot);
+      shutdown(c.fd, SHUT_RDWR);
+      c.shut = true;
+    } else if (mono_ns_ >= c.close_deadline_ns && !c.shut) {
       // The client stopped reading: abort the pending send.
       TELEMQ_LOG(kInfo, "connection %u did not read its last %zu bytes in 5 s; aborting", slot,
                  c.out.size());

@@ -4,7 +4,7 @@ request/response, reason strings (sections 3.3-3.7, 4.3, 4.9, 4.10, 4.13)."""
 import time
 import unittest
 
-from support import (ConformanceTest, V5, ack_properties, connack_property,
+from support import (ConformanceTest, V5, ack_properties, connack_property, disconnect_reason,
                      m, mosquitto_deviates, reason_of, telemq_only)
 
 
@@ -309,6 +309,30 @@ class ReceiveMaximumTest(ConformanceTest):
             c.expect(m.PUBREC)
         c.send(m.publish('rm/server', b'x', qos=2, pid=limit + 1, version=V5))
         self.assert_disconnected_with(c, 0x93)
+
+    @mosquitto_deviates('2.0.11 does not enforce the Receive Maximum it announces')
+    def test_a_client_still_releasing_when_disconnected_for_0x93_reads_the_reason_code(self):
+        # Paho's test_flow_control2: one QoS 2 PUBLISH past the Receive Maximum, then a PUBREL
+        # for each PUBREC read until the DISCONNECT. The PUBRELs keep coming after the broker has
+        # decided to close: it must take them (a close with input unread, or arriving after
+        # close(), resets the connection, and the client's next send fails before it has read
+        # the reason code) and end the stream with a FIN.
+        c, connack = self.v5_connected('rm-linger')
+        limit = connack_property(connack, m.RECEIVE_MAXIMUM, 65535)
+        if limit >= 65535:
+            self.skipTest('no Receive Maximum below 65535 announced')
+        c.send(b''.join(m.publish('rm/linger', b'x', qos=2, pid=i, version=V5)
+                        for i in range(1, limit + 2)))
+        pubrecs = 0
+        pkt = c.recv()
+        while pkt.type == m.PUBREC:
+            pubrecs += 1
+            c.send(m.ack(m.PUBREL, pkt.pid))  # raises if the broker reset the connection
+            pkt = c.recv()
+        self.assertEqual(pubrecs, limit)
+        self.assertEqual((pkt.type, disconnect_reason(pkt)), (m.DISCONNECT, 0x93))
+        c.sock.settimeout(3.0)
+        self.assertEqual(c.sock.recv(1), b'', 'an orderly close (FIN), not a reset')
 
     def test_releasing_qos2_messages_frees_the_server_receive_window(self):
         c, connack = self.v5_connected('rm-release')
