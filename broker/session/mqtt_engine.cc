@@ -63,9 +63,9 @@ size_t MqttEngine::OnBytes(ConnId c, std::span<const uint8_t> data) {
     const mqtt::DecodeResult r = conn.decoder.Decode(rest, &packet);
     if (r.status == mqtt::DecodeStatus::kNeedMore) break;
     if (r.status == mqtt::DecodeStatus::kError) {
-      ++stats_.protocol_errors;
       const mqtt::DecodeErrorInfo& info = mqtt::GetDecodeErrorInfo(r.error);
       if (!conn.connected) {
+        ++stats_.protocol_errors;
         // Errors in (or before) CONNECT: answer with a CONNACK where the
         // spec asks for one, in the client's own protocol version.
         const uint8_t level = PeekConnectLevel(rest);
@@ -82,6 +82,14 @@ size_t MqttEngine::OnBytes(ConnId c, std::span<const uint8_t> data) {
         conns_[c].reset();
         --stats_.connections;
         transport_->CloseConnection(c);
+      } else if (r.error == mqtt::DecodeError::kSecondConnect) {
+        // Closed without a DISCONNECT, which 5.0 (4.13.1) only recommends:
+        // a client that sends CONNECT twice has lost track of its
+        // connection, and may be reading it from two threads at once, as
+        // the Eclipse Paho interoperability client does here; they split
+        // the DISCONNECT's bytes between them and wait for the rest forever.
+        // Mosquitto and the Paho test broker close without one too.
+        ProtocolClose(c, conn, info.reason, info.name, /*send_disconnect=*/false);
       } else {
         ProtocolClose(c, conn, info.reason, info.name);
       }
@@ -136,10 +144,10 @@ bool MqttEngine::Handle(ConnId c, Connection& conn, mqtt::Packet& packet,
   }
 }
 
-void MqttEngine::ProtocolClose(ConnId c, Connection& conn, ReasonCode reason,
-                               std::string_view why) {
+void MqttEngine::ProtocolClose(ConnId c, Connection& conn, ReasonCode reason, std::string_view why,
+                               bool send_disconnect) {
   ++stats_.protocol_errors;
-  if (conn.version == ProtocolVersion::kV5 && conn.connected) {
+  if (send_disconnect && conn.version == ProtocolVersion::kV5 && conn.connected) {
     mqtt::Disconnect d;
     d.reason_code = reason;
     Send(c, conn, d);

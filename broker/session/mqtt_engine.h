@@ -148,8 +148,10 @@ class MqttEngine {
   bool HandleDisconnect(ConnId c, Connection& conn, const mqtt::Disconnect& p);
 
   // Ends the connection for a protocol violation: 5.0 DISCONNECT with
-  // `reason` (when CONNACK was sent), then close. Logs `why`.
-  void ProtocolClose(ConnId c, Connection& conn, mqtt::ReasonCode reason, std::string_view why);
+  // `reason` (when CONNACK was sent, unless !send_disconnect), then close.
+  // Logs `why`.
+  void ProtocolClose(ConnId c, Connection& conn, mqtt::ReasonCode reason, std::string_view why,
+                     bool send_disconnect = true);
   // Forgets the connection and detaches its session: publishes or schedules
   // a will still held, ends a session that does not outlive its connection.
   void Detach(ConnId c);

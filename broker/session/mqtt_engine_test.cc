@@ -149,6 +149,14 @@ TEST_F(EngineTest, SecondConnectClosesTheConnection) {
   EXPECT_TRUE(t_.closed(c));
 }
 
+TEST_F(EngineTest, SecondConnectClosesA5ConnectionWithoutDisconnect) {
+  const ConnId c = Connect("c1", kV5);
+  Feed(c, ConnectPacket("c1", kV5, true), kV5);
+  EXPECT_TRUE(t_.closed(c));
+  EXPECT_EQ(t_.PendingBytes(c), 0u) << "a DISCONNECT is only recommended (4.13.1)";
+  EXPECT_EQ(engine_.stats().protocol_errors, 1u);
+}
+
 TEST_F(EngineTest, ClientIdOwnedByAnotherShardIsHandedOffWithItsBytes) {
   t_.foreign_ids.insert("elsewhere");
   const ConnId c = Open();

@@ -226,11 +226,13 @@ class TakeOverTest(ConformanceTest):
         pub.publish('v5/take0', b'old subscription', qos=1)
         self.assertEqual(self.publishes_before_marker(second, pub), [])
 
-    @mosquitto_deviates('no DISCONNECT 0x82 before closing on a second CONNECT (4.13.1: SHOULD)')
-    def test_second_connect_gets_disconnect_0x82(self):
+    def test_second_connect_closes_the_connection_without_disconnect(self):
+        # 4.13.1 recommends a DISCONNECT 0x82; telemq, like Mosquitto, sends none here, as the
+        # Eclipse Paho interoperability client reads the socket from two threads at this point
+        # and hangs when they split a DISCONNECT between them (docs/mqtt_conformance.md).
         c, _ = self.v5_connected('v5-twice')
         c.send(m.connect('v5-twice', version=V5))
-        self.assert_disconnected_with(c, 0x82)
+        self.assert_closed(c)
 
 
 class DisconnectTest(ConformanceTest):
