@@ -5,6 +5,7 @@ For each case: the offending connection is closed (recv returns b'' within 2 s) 
 connected before it stays usable (a publish/subscribe round trip still works).
 """
 import struct
+import time
 import unittest
 
 import mqtt_raw as m
@@ -135,6 +136,21 @@ class MalformedTest(BrokerTest):
 
     def test_puback_shorter_than_packet_id(self):
         self.assert_closes(b'\x40\x01\x00')
+
+    def test_a_client_that_keeps_writing_after_the_close_is_cut_off(self):
+        # The broker lingers on a close, reading and dropping what the client still sends
+        # (docs/mqtt_conformance.md, Limits), but not forever: a client that never stops writing
+        # is closed for good within the linger time (2 s), and its writes then fail.
+        c = self.client()
+        self.assertEqual(m.connack_codes(c.connect('writer')), (0, 0))
+        c.send(m.publish('a/+', b'x'))  # a wildcard in a topic name: closed
+        self.assertTrue(c.closed_within(2), 'no end of stream after the violation')
+        deadline = time.monotonic() + 10
+        with self.assertRaises((BrokenPipeError, ConnectionResetError)):
+            while time.monotonic() < deadline:
+                c.send(m.publish('t', b'y' * 1000))
+                time.sleep(0.005)  # pace the writes; the broker's close ends the loop
+        self.connected().ping()
 
 
 if __name__ == '__main__':
