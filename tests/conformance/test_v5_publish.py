@@ -297,12 +297,17 @@ class ReceiveMaximumTest(ConformanceTest):
         _, connack = self.v5_connected()
         self.assertEqual(connack_property(connack, m.RECEIVE_MAXIMUM), 1024)
 
-    @mosquitto_deviates('2.0.11 does not enforce the Receive Maximum it announces')
-    def test_mqtt_3_3_4_8_more_unacknowledged_qos2_than_the_server_receive_maximum_is_0x93(self):
-        c, connack = self.v5_connected('rm-server')
+    def limited_client(self, client_id):
+        """A 5.0 client and the server's Receive Maximum; skips when none below 65535 is set."""
+        c, connack = self.v5_connected(client_id)
         limit = connack_property(connack, m.RECEIVE_MAXIMUM, 65535)
         if limit >= 65535:
             self.skipTest('no Receive Maximum below 65535 announced')
+        return c, limit
+
+    @mosquitto_deviates('2.0.11 does not enforce the Receive Maximum it announces')
+    def test_mqtt_3_3_4_8_more_unacknowledged_qos2_than_the_server_receive_maximum_is_0x93(self):
+        c, limit = self.limited_client('rm-server')
         c.send(b''.join(m.publish('rm/server', b'x', qos=2, pid=i, version=V5)
                         for i in range(1, limit + 1)))
         for _ in range(limit):
@@ -317,10 +322,7 @@ class ReceiveMaximumTest(ConformanceTest):
         # decided to close: it must take them (a close with input unread, or arriving after
         # close(), resets the connection, and the client's next send fails before it has read
         # the reason code) and end the stream with a FIN.
-        c, connack = self.v5_connected('rm-linger')
-        limit = connack_property(connack, m.RECEIVE_MAXIMUM, 65535)
-        if limit >= 65535:
-            self.skipTest('no Receive Maximum below 65535 announced')
+        c, limit = self.limited_client('rm-linger')
         c.send(b''.join(m.publish('rm/linger', b'x', qos=2, pid=i, version=V5)
                         for i in range(1, limit + 2)))
         pubrecs = 0
