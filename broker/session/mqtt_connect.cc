@@ -34,7 +34,7 @@ bool MqttEngine::HandleConnect(ConnId c, Connection& conn, const mqtt::Connect& 
                std::string(why));
     conns_[c].reset();
     --stats_.connections;
-    transport_->CloseConnection(c);
+    transport_->CloseConnection(c, Closer::kBroker);
     return false;
   };
 
@@ -88,7 +88,7 @@ bool MqttEngine::HandleConnect(ConnId c, Connection& conn, const mqtt::Connect& 
     existing->conn = kNoConn;
     conns_[old].reset();
     --stats_.connections;
-    transport_->CloseConnection(old);
+    transport_->CloseConnection(old, Closer::kBroker);
     if (!existing->persistent()) {
       EndSession(*existing);
       existing = nullptr;
@@ -202,7 +202,7 @@ bool MqttEngine::HandleDisconnect(ConnId c, Connection& conn, const mqtt::Discon
     if (p.reason_code == ReasonCode::kNormalDisconnection) s->will.reset();
   }
   Detach(c);
-  transport_->CloseConnection(c);
+  transport_->CloseConnection(c, Closer::kClient);
   return false;
 }
 

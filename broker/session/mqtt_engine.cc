@@ -81,7 +81,7 @@ size_t MqttEngine::OnBytes(ConnId c, std::span<const uint8_t> data) {
                    std::string(info.name), static_cast<int>(info.reason));
         conns_[c].reset();
         --stats_.connections;
-        transport_->CloseConnection(c);
+        transport_->CloseConnection(c, Closer::kBroker);
       } else if (r.error == mqtt::DecodeError::kSecondConnect) {
         // Closed without a DISCONNECT, which 5.0 (4.13.1) only recommends:
         // a client that sends CONNECT twice has lost track of its
@@ -155,7 +155,7 @@ void MqttEngine::ProtocolClose(ConnId c, Connection& conn, ReasonCode reason, st
   TELEMQ_LOG(kWarning, "closing connection of '%s': %s (reason 0x%02x)", conn.client_id,
              std::string(why), static_cast<int>(reason));
   Detach(c);
-  transport_->CloseConnection(c);
+  transport_->CloseConnection(c, Closer::kBroker);
 }
 
 void MqttEngine::OnConnectionClosed(ConnId c) {
@@ -286,7 +286,7 @@ int64_t MqttEngine::OnTimer() {
         Send(c, *conn, d);
       }
       Detach(c);
-      transport_->CloseConnection(c);
+      transport_->CloseConnection(c, Closer::kBroker);
       continue;
     }
     next = std::min(next, deadline);
@@ -336,7 +336,7 @@ void MqttEngine::ShutdownAll() {
     // the 5.0 text agree the will is for the client's abnormal end).
     if (conn->session != router::kNoSession) sessions_[conn->session]->will.reset();
     Detach(c);
-    transport_->CloseConnection(c);
+    transport_->CloseConnection(c, Closer::kBroker);
   }
 }
 
@@ -350,7 +350,7 @@ void MqttEngine::Abort(ConnId c, ReasonCode reason, std::string_view why) {
   }
   TELEMQ_LOG(kWarning, "closing connection of '%s': %s", conn.client_id, std::string(why));
   Detach(c);
-  transport_->CloseConnection(c);
+  transport_->CloseConnection(c, Closer::kBroker);
 }
 
 }  // namespace telemq::session

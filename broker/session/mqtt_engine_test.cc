@@ -155,6 +155,16 @@ TEST_F(EngineTest, SecondConnectClosesA5ConnectionWithoutDisconnect) {
   EXPECT_TRUE(t_.closed(c));
   EXPECT_EQ(t_.PendingBytes(c), 0u) << "a DISCONNECT is only recommended (4.13.1)";
   EXPECT_EQ(engine_.stats().protocol_errors, 1u);
+  EXPECT_EQ(t_.closed_by(c), Closer::kBroker);
+}
+
+// The shard lingers only after the broker's own last word: a client that sent
+// DISCONNECT is closed at once, so its slot is free for the next client.
+TEST_F(EngineTest, DisconnectIsACloseByTheClient) {
+  const ConnId c = Connect("c1", kV5);
+  Feed(c, mqtt::Disconnect{}, kV5);
+  EXPECT_TRUE(t_.closed(c));
+  EXPECT_EQ(t_.closed_by(c), Closer::kClient);
 }
 
 TEST_F(EngineTest, ClientIdOwnedByAnotherShardIsHandedOffWithItsBytes) {

@@ -17,6 +17,11 @@
 
 namespace telemq::session {
 
+// Who ended a connection: the shard lingers after the broker's last bytes so
+// the client reads them (Shard::MaybeFinishClose), but not after a client's
+// DISCONNECT, after which the client may send nothing more (3.14.4).
+enum class Closer : uint8_t { kBroker, kClient };
+
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -37,7 +42,7 @@ class Transport {
   // Closes the connection once what is already committed has been sent (so a
   // CONNACK or DISCONNECT with a reason reaches the client). The engine
   // forgets the connection; the shard calls OnConnectionClosed no more.
-  virtual void CloseConnection(ConnId c) = 0;
+  virtual void CloseConnection(ConnId c, Closer by) = 0;
 
   // Moves the connection to the shard that owns its client id, with the bytes
   // received so far that are not yet processed (starting with the CONNECT).

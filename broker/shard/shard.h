@@ -101,7 +101,7 @@ class Shard final : public session::Transport {
   void CommitOutput(session::ConnId c, size_t n) override;
   size_t OutputBytes(session::ConnId c) const override;
   void HoldOutput(session::ConnId c, uint64_t log_offset) override;
-  void CloseConnection(session::ConnId c) override;
+  void CloseConnection(session::ConnId c, session::Closer by) override;
   void HandOff(session::ConnId c, uint32_t owner, std::span<const uint8_t> unprocessed) override;
   uint32_t OwnerShard(std::string_view client_id) const override;
   uint32_t shard_index() const override { return index_; }
@@ -139,8 +139,9 @@ class Shard final : public session::Transport {
     bool handing_off = false;  // recv being cancelled; then the fd moves
     bool in_dirty = false;     // listed for this turn's sends
     bool peer_closed = false;
-    bool shut = false;       // shutdown(SHUT_RDWR) issued to end the recv
-    bool lingering = false;  // FIN sent after the last byte; input is read and dropped
+    bool shut = false;         // shutdown(SHUT_RDWR) issued to end the recv
+    bool lingering = false;    // FIN sent after the last byte; input is read and dropped
+    bool client_left = false;  // the client sent DISCONNECT: close without lingering
     uint32_t handoff_to = 0;
     int64_t close_deadline_ns = 0;  // force the close if output is stuck or lingers
     SendOp* send = nullptr;         // the sendmsg in flight, if any

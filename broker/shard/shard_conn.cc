@@ -269,10 +269,11 @@ void Shard::OnSend(uint32_t slot, const io_uring_cqe& cqe) {
   if (c.closing) MaybeFinishClose(slot);
 }
 
-void Shard::CloseConnection(session::ConnId slot) {
+void Shard::CloseConnection(session::ConnId slot, session::Closer by) {
   Conn& c = conns_[slot];
   if (c.closing) return;
   c.closing = true;
+  c.client_left = by == session::Closer::kClient;
   c.close_deadline_ns = mono_ns_ + kStuckCloseNs;
   closing_.push_back(slot);
   MarkDirty(slot);
@@ -284,7 +285,7 @@ void Shard::MaybeFinishClose(uint32_t slot) {
   if (!c.out.empty() && !c.peer_closed) return;  // FlushSends will send it
   if (c.recv_armed) {
     if (c.shut) return;  // the recv's last completion comes back here
-    if (!c.lingering && !c.peer_closed && !stopping_) {
+    if (!c.lingering && !c.peer_closed && !c.client_left && !stopping_) {
       // Lingering close. The client may still be writing (PUBRELs for the
       // PUBRECs before our DISCONNECT, say): closing now with its bytes
       // unread, or receiving them after close(), makes the kernel answer
@@ -292,6 +293,9 @@ void Shard::MaybeFinishClose(uint32_t slot) {
       // our DISCONNECT and its reason code. So send the FIN after the last
       // byte and read, dropping it, what still comes (OnRecv) until the
       // client closes its side or kLingerNs passes (ForceStuckCloses).
+      // A client that sent DISCONNECT has nothing more to send: it is
+      // closed at once, and its slot counts against max-connections no
+      // longer.
       shutdown(c.fd, SHUT_WR);
       c.lingering = true;
       c.close_deadline_ns = mono_ns_ + kLingerNs;
