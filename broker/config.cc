@@ -78,7 +78,7 @@ const std::vector<Option>& Options() {
        Unsigned(&BrokerConfig::max_connections, 1, 10'000'000)},
       {"max-packet-size", "largest accepted MQTT packet in bytes (default 1048576)",
        Unsigned(&BrokerConfig::max_packet_size, 64, 268'435'455 + 5)},
-      {"max-inflight", "unacknowledged QoS 1/2 messages sent to one client (default 32)",
+      {"max-inflight", "unacknowledged QoS 1/2 messages sent to one client (default 256)",
        Unsigned(&BrokerConfig::max_inflight, 1, 65535)},
       {"max-queued-messages",
        "QoS 1/2 messages queued per session beyond in-flight (default 10000)",

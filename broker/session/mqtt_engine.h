@@ -38,7 +38,7 @@ namespace telemq::session {
 
 struct EngineOptions {
   uint32_t max_packet_size = 1 << 20;
-  uint32_t max_inflight = 32;
+  uint32_t max_inflight = 256;
   uint32_t max_queued_messages = 10000;
   uint64_t max_queued_bytes = 64ull << 20;
   uint64_t max_output_bytes = 4ull << 20;
