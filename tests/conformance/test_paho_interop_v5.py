@@ -173,13 +173,11 @@ class PahoInteropV5Test(ConformanceTest):
         a.close()
         a = connect(True, 1)
         a.subscribe(TOPICS[0], 2)
-        a.c.disconnect(properties=v5_properties('DISCONNECT', SessionExpiryInterval=5))
-        a.c.loop_stop()
+        a.disconnect(properties=v5_properties('DISCONNECT', SessionExpiryInterval=5))
         wait_broker_clock(2.0)
         a = connect(False, 1)
         self.assertEqual(a.session_present, 1)  # the DISCONNECT extended it
-        a.c.disconnect(properties=v5_properties('DISCONNECT', SessionExpiryInterval=0))
-        a.c.loop_stop()
+        a.disconnect(properties=v5_properties('DISCONNECT', SessionExpiryInterval=0))
         a = connect(False, 1)
         self.assertEqual(a.session_present, 0)
 
@@ -209,8 +207,7 @@ class PahoInteropV5Test(ConformanceTest):
     def test_publication_expiry(self):
         b = self.v5('myclientid2', SessionExpiryInterval=99999)
         b.subscribe(TOPICS[0], 2)
-        b.c.disconnect(properties=v5_properties('DISCONNECT', SessionExpiryInterval=999999999))
-        b.c.loop_stop()
+        b.disconnect(properties=v5_properties('DISCONNECT', SessionExpiryInterval=999999999))
         a = self.v5('myclientid')
         for expiry, qos, text in ((1, 1, b'qos 1 - expire'), (1, 2, b'qos 2 - expire'),
                                   (6, 1, b"qos 1 - don't expire"), (6, 2, b"qos 2 - don't expire")):

@@ -71,11 +71,20 @@ class PahoClient:
     def get(self, timeout=TIMEOUT):
         return self.messages.get(timeout=timeout)
 
-    def close(self):
+    def disconnect(self, properties=None):
+        """Sends DISCONNECT and waits until paho has written it and closed the socket, then
+        stops the network thread. Stopping it right after c.disconnect() can end the thread
+        before it writes the packet: the socket then stays open and silent, and the broker
+        never sees the DISCONNECT (no session end, a will where none is due)."""
         try:
-            self.c.disconnect()
+            rc = self.c.disconnect(properties=properties) if self.v5 else self.c.disconnect()
+            if rc == mqtt.MQTT_ERR_SUCCESS and not self.disconnected.wait(TIMEOUT):
+                raise TimeoutError('paho did not complete its DISCONNECT')
         finally:
             self.c.loop_stop()
+
+    def close(self):
+        self.disconnect()
 
 
 def v5_properties(packet_type, **values):
