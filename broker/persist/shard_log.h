@@ -97,6 +97,8 @@ class ShardLog final : public session::Persistence {
   uint64_t release_offset() const;
   // Whether holding output is needed at all (not in kNone).
   bool holds_output() const { return options_.durability != Durability::kNone; }
+  // Whether every write is followed by an fdatasync (kSync).
+  bool syncs_every_write() const { return options_.durability == Durability::kSync; }
   // Records at or above this offset are in no write request yet: holds on
   // them will be released together (the shard merges them).
   uint64_t unsubmitted_from() const { return submitted_end_; }

@@ -187,7 +187,9 @@ class Shard final : public session::Transport {
   // Group commit of the turn's log records.
   void SubmitLogWrite();
   void OnLogCompletion(io::OpKind kind, int res);
-  void ReleaseHolds();
+  // Returns how many released clients have no record waiting for the next
+  // commit (the ones commit gathering waits for).
+  uint32_t ReleaseHolds();
   void FailHeldConnections();
   void Restore(persist::RecoveredState* recovered);
   // Every maintain_interval_ns: publishes what this shard's sessions need of each
@@ -244,6 +246,14 @@ class Shard final : public session::Transport {
   std::vector<uint32_t> held_;    // slots with holds (may list stale slots)
   bool log_sync_linked_ = false;  // the write in flight has a linked sync
   int64_t log_write_result_ = 0;
+  // Commit gathering (SubmitLogWrite): the clients a sync just acknowledged
+  // usually publish again within a round trip; in sync mode the next commit
+  // waits for them, up to gather_until_ns_, so that they share its sync
+  // instead of splitting into alternating half-full commits.
+  uint32_t unsubmitted_holders_ = 0;  // slots with a hold on records in no write yet
+  uint32_t expected_holders_ = 0;     // the next commit waits until this many
+  int64_t gather_until_ns_ = 0;
+  int64_t log_submitted_ns_ = 0;  // when the write in flight was submitted
   int64_t next_maintain_ns_ = 0;
   std::vector<uint64_t> needed_scratch_;
 };
