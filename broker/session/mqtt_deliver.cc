@@ -93,8 +93,9 @@ void MqttEngine::Enqueue(Session& s, Outbound out) {
                  "session '%s': queue full (%zu messages, %llu bytes): dropped %llu QoS 1/2 "
                  "messages since the last report",
                  s.client_id, s.queue.size(), static_cast<unsigned long long>(s.queued_bytes),
-                 static_cast<unsigned long long>(s.dropped_messages - s.dropped_reported));
-      s.dropped_reported = s.dropped_messages;
+                 static_cast<unsigned long long>(static_cast<uint32_t>(s.dropped_messages) -
+                                                 s.dropped_reported));
+      s.dropped_reported = static_cast<uint32_t>(s.dropped_messages);
       s.next_drop_log_ns = mono_ns_ + kNsPerSecond;
     }
     return;

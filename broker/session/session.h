@@ -85,11 +85,18 @@ struct Will {
   uint32_t delay_s = 0;  // 5.0 Will Delay Interval
 };
 
+// Every connection has a Session, so its size is memory per idle connection
+// (docs/benchmarks.md): the small fields share 8-byte slots, and the struct
+// stays at 312 bytes, the largest that takes a 320-byte malloc chunk.
 struct Session {
   std::string client_id;
   SessionId id = 0;
   ConnId conn = kNoConn;  // kNoConn while offline
   mqtt::ProtocolVersion version = mqtt::ProtocolVersion::kV311;
+  // Durable state (persistence.h). `logged`: the log holds this session
+  // (its last session record is not followed by a session end).
+  bool logged = false;
+  uint16_t next_packet_id = 1;
 
   // Seconds the session lives after its connection closes; 0 = ends with the
   // connection; UINT32_MAX = never expires (3.1.1 persistent sessions).
@@ -102,7 +109,6 @@ struct Session {
   Fifo<InFlight> inflight;  // in send order: redelivery keeps it
   Fifo<Outbound> queue;     // not yet sent
   uint64_t queued_bytes = 0;
-  uint16_t next_packet_id = 1;
   PacketIdSet inbound_qos2;  // PUBREC sent, PUBREL awaited
 
   std::optional<Will> will;
@@ -110,12 +116,12 @@ struct Session {
   int64_t will_due_ns = 0;
 
   uint64_t dropped_messages = 0;  // queue limits, expiry, packet size
-  uint64_t dropped_reported = 0;  // dropped_messages at the last log line
-  int64_t next_drop_log_ns = 0;   // no queue-full line before this time
+  // The low 32 bits of dropped_messages at the last log line: the lines are
+  // a second apart, and the count between two fits.
+  uint32_t dropped_reported = 0;
+  bool consumed_dirty = false;   // listed in the engine's consumed_dirty_
+  int64_t next_drop_log_ns = 0;  // no queue-full line before this time
 
-  // Durable state (persistence.h). `logged`: the log holds this session
-  // (its last session record is not followed by a session end).
-  bool logged = false;
   // Per log partition: one past the highest offset routed to this session,
   // and how many tracked messages of the partition are queued or in flight.
   // What the session has consumed follows from both (ConsumedOffsets).
@@ -124,7 +130,6 @@ struct Session {
     uint32_t pending = 0;
   };
   std::vector<Progress> progress;
-  bool consumed_dirty = false;  // listed in the engine's consumed_dirty_
 
   // Recent replays (mqtt_replay.cc): live messages of `filter` below `ends`
   // were delivered by the replay already, until `until_ns` (monotonic).
