@@ -38,10 +38,7 @@ class FakeTransport : public Transport {
   void HoldOutput(ConnId c, uint64_t log_offset) override {
     holds.push_back({c, output_[c].size(), log_offset});
   }
-  void CloseConnection(ConnId c, Closer by) override {
-    closed_.insert(c);
-    closers_[c] = by;
-  }
+  void CloseConnection(ConnId c, Closer by) override { closers_[c] = by; }
   void HandOff(ConnId c, uint32_t owner, std::span<const uint8_t> bytes) override {
     handoffs_.push_back({c, owner, std::vector<uint8_t>(bytes.begin(), bytes.end())});
   }
@@ -91,7 +88,7 @@ class FakeTransport : public Transport {
   size_t PendingBytes(ConnId c) { return output_[c].size(); }
   // Bytes Take could not decode as whole server packets, over all calls.
   size_t malformed_output() const { return malformed_output_; }
-  bool closed(ConnId c) const { return closed_.count(c) != 0; }
+  bool closed(ConnId c) const { return closers_.count(c) != 0; }
   // Who ended connection c (valid once closed(c)).
   Closer closed_by(ConnId c) const { return closers_.at(c); }
 
@@ -119,7 +116,6 @@ class FakeTransport : public Transport {
   std::vector<std::vector<uint8_t>> kept_;
   size_t reserved_at_ = 0;
   size_t malformed_output_ = 0;
-  std::set<ConnId> closed_;
   std::map<ConnId, Closer> closers_;
   std::vector<HandOffRecord> handoffs_;
   router::SubscriptionTrie trie_;

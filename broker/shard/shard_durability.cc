@@ -44,8 +44,8 @@ void Shard::SubmitLogWrite() {
   // after, and the publishers would then split into two groups whose commits
   // alternate, each paying a whole sync per message. Measured with 10 such
   // publishers (bench/compare fan-in-qos1-serial): docs/benchmarks.md.
-  if (unsubmitted_holders_ < expected_holders_ && mono_ns_ < gather_until_ns_ &&
-      !log_->partition_store().write_in_flight() && !stopping_) {
+  // expected_holders_ is 0 from a submit until its completion sets it.
+  if (unsubmitted_holders_ < expected_holders_ && mono_ns_ < gather_until_ns_ && !stopping_) {
     WakeAt(gather_until_ns_);
     return;
   }

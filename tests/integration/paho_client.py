@@ -77,7 +77,7 @@ class PahoClient:
         before it writes the packet: the socket then stays open and silent, and the broker
         never sees the DISCONNECT (no session end, a will where none is due)."""
         try:
-            rc = self.c.disconnect(properties=properties) if self.v5 else self.c.disconnect()
+            rc = self.c.disconnect(properties=properties)
             if rc == mqtt.MQTT_ERR_SUCCESS and not self.disconnected.wait(TIMEOUT):
                 raise TimeoutError('paho did not complete its DISCONNECT')
         finally:
