@@ -156,6 +156,7 @@ void Shard::Run() {
     last_turn_completions_ = ready;
     DrainMailboxes();
     ring_->ForEachCompletion([this](const io_uring_cqe& cqe) { HandleCompletion(cqe); }, ready);
+    AdoptHandOffs();
     buffers_->Publish();
     if (mono_ns_ >= next_timer_ns_) {
       // OnTimer returns the engine's next deadline; the shard's own (an

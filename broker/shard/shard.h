@@ -159,6 +159,9 @@ class Shard final : public session::Transport {
   void OnRecv(uint32_t slot, const io_uring_cqe& cqe);
   void OnSend(uint32_t slot, const io_uring_cqe& cqe);
   void DrainMailboxes();
+  // Connections handed to this shard in this turn's mail, adopted after the
+  // turn's completions (see Apply).
+  void AdoptHandOffs();
   void Apply(Mail& mail);  // one mail from another shard
   // Tells every other shard that this one gained or lost interest in `filter`.
   void MailInterest(Mail::Kind kind, std::string_view filter);
@@ -241,6 +244,11 @@ class Shard final : public session::Transport {
   size_t waiting_head_ = 0;
   uint32_t admitted_this_turn_ = 0;
   std::vector<uint32_t> closing_;  // slots waiting for their output to go out
+  struct HandOffIn {
+    int fd;
+    std::unique_ptr<MailExtra> extra;  // the bytes read before the hand-off
+  };
+  std::vector<HandOffIn> handoffs_;
 
   persist::ShardLog* log_;
   std::vector<uint32_t> held_;    // slots with holds (may list stale slots)

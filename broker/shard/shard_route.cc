@@ -153,6 +153,18 @@ void Shard::DrainMailboxes() {
   }
 }
 
+void Shard::AdoptHandOffs() {
+  for (HandOffIn& h : handoffs_) {
+    if (stopping_) {
+      close(h.fd);
+      group_->ReleaseConnection();
+    } else {
+      AdoptConnection(h.fd, h.extra->bytes);
+    }
+  }
+  handoffs_.clear();
+}
+
 void Shard::Apply(Mail& mail) {
   switch (mail.kind) {
     case Mail::Kind::kPublish:
@@ -171,12 +183,13 @@ void Shard::Apply(Mail& mail) {
       interest_.Remove(mail.extra->subscription, mail.from);
       break;
     case Mail::Kind::kHandOff:
-      if (stopping_) {
-        close(mail.fd);
-        group_->ReleaseConnection();
-      } else {
-        AdoptConnection(mail.fd, mail.extra->bytes);
-      }
+      // Adopted after this turn's completions (AdoptHandOffs): a client
+      // that sent DISCONNECT on its old connection and then connected again
+      // through another shard must have that DISCONNECT handled first,
+      // though its completion and this mail arrive in the same turn;
+      // otherwise the new CONNECT takes the session over and the
+      // DISCONNECT (a session expiry of 0, say) is lost.
+      handoffs_.push_back({mail.fd, std::move(mail.extra)});
       break;
   }
 }
