@@ -14,7 +14,9 @@
 //      handled. That is what makes "SUBACK received, then PUBLISH on a
 //      connection of another shard" reach the new subscriber;
 //   3. handle the completions (accepts, received bytes -> MqttEngine, send
-//      completions), recycling receive buffers;
+//      completions), recycling receive buffers; then adopt the connections
+//      handed over in step 2, so that what a client sent on its old
+//      connection (a DISCONNECT) is handled before its new CONNECT;
 //   4. log: the engine records what its sessions consumed, and the records
 //      appended during the turn go out as one write (linked to fdatasync in
 //      the sync durability mode): group commit. Output held behind records
