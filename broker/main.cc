@@ -24,35 +24,42 @@ namespace {
 // directory; what a library might open.
 constexpr rlim_t kReservedDescriptors = 256;
 
-// Every client holds a descriptor, and the usual soft limit (1024) would cap
-// the broker at about a thousand clients: raise it as far as the hard limit
-// allows, up to what --max-connections needs, and say when that is short.
+// The soft open-file limit (often 1024) caps each shard's table of direct
+// descriptors and the process's own descriptors, which take the clients
+// beyond those tables: raise it as far as the hard limit allows, up to what
+// --max-connections needs. Before the broker starts: the tables are sized
+// from it.
 void RaiseOpenFileLimit(uint32_t max_connections) {
   rlimit limit;
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
   const rlim_t wanted = rlim_t{max_connections} + kReservedDescriptors;
   const rlim_t before = limit.rlim_cur;
-  if (limit.rlim_cur < wanted) {
-    limit.rlim_cur = std::min(wanted, limit.rlim_max);
-    if (limit.rlim_cur > before && setrlimit(RLIMIT_NOFILE, &limit) == 0) {
-      TELEMQ_LOG(kInfo, "open-file limit raised from %llu to %llu",
-                 static_cast<unsigned long long>(before),
-                 static_cast<unsigned long long>(limit.rlim_cur));
-    } else {
-      limit.rlim_cur = before;
-    }
+  if (limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = std::min(wanted, limit.rlim_max);
+  if (limit.rlim_cur > before && setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    TELEMQ_LOG(kInfo, "open-file limit raised from %llu to %llu",
+               static_cast<unsigned long long>(before),
+               static_cast<unsigned long long>(limit.rlim_cur));
   }
-  if (limit.rlim_cur < wanted) {
-    const rlim_t room =
-        limit.rlim_cur > kReservedDescriptors ? limit.rlim_cur - kReservedDescriptors : 0;
-    TELEMQ_LOG(kWarning,
-               "the open-file limit (%llu, hard limit %llu) leaves room for about %llu clients, "
-               "fewer than --max-connections %u: raise it (ulimit -n, systemd LimitNOFILE=); "
-               "beyond it, accepts pause and new clients wait in the listen backlog",
-               static_cast<unsigned long long>(limit.rlim_cur),
-               static_cast<unsigned long long>(limit.rlim_max),
-               static_cast<unsigned long long>(room), max_connections);
-  }
+}
+
+// Says when the clients the broker can hold (its direct descriptors and the
+// process descriptors left over) are fewer than --max-connections.
+void CheckClientRoom(uint32_t max_connections, uint64_t direct_slots) {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const uint64_t descriptors =
+      limit.rlim_cur > kReservedDescriptors ? limit.rlim_cur - kReservedDescriptors : 0;
+  const uint64_t room = direct_slots + descriptors;
+  if (room >= max_connections) return;
+  TELEMQ_LOG(kWarning,
+             "the open-file limit (%llu, hard limit %llu) leaves room for about %llu clients "
+             "(%llu in io_uring file tables), fewer than --max-connections %u: raise it "
+             "(ulimit -n, systemd LimitNOFILE=); beyond it, accepts pause and new clients wait "
+             "in the listen backlog",
+             static_cast<unsigned long long>(limit.rlim_cur),
+             static_cast<unsigned long long>(limit.rlim_max), static_cast<unsigned long long>(room),
+             static_cast<unsigned long long>(direct_slots), max_connections);
 }
 
 }  // namespace
@@ -90,6 +97,7 @@ int main(int argc, char** argv) {
   TELEMQ_LOG(kInfo, "telemq %s listening on %s:%u (MQTT 3.1.1/5.0), %u shard threads, data in %s",
              TELEMQ_VERSION, config->host, broker.port(), broker.shard_count(), config->data_dir);
   TELEMQ_LOG(kInfo, "io_uring: %s", broker.io_features());
+  CheckClientRoom(config->max_connections, broker.direct_descriptor_slots());
   TELEMQ_LOG(kInfo, "%s", broker.recovery_summary());
 
   int signal_number = 0;

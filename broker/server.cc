@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <latch>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "broker/base/log.h"
@@ -232,6 +234,7 @@ absl::Status Broker::Start() {
   group_ =
       std::make_unique<shard::ShardGroup>(shard_count_, kMailRingCapacity, config_.max_connections);
   std::vector<std::promise<absl::Status>> ready(shard_count_);
+  auto all_initialized = std::make_shared<std::latch>(shard_count_);
   for (uint32_t i = 0; i < shard_count_; ++i) {
     shard::ShardOptions options;
     options.index = i;
@@ -244,7 +247,7 @@ absl::Status Broker::Start() {
     shards_.push_back(std::make_unique<shard::Shard>(options, group_.get()));
   }
   for (uint32_t i = 0; i < shard_count_; ++i) {
-    threads_.emplace_back([this, i, &ready] {
+    threads_.emplace_back([this, i, &ready, all_initialized] {
       // The ring must be created on the thread that submits to it
       // (IORING_SETUP_SINGLE_ISSUER); the messages of this shard come
       // from this thread's pool.
@@ -252,6 +255,9 @@ absl::Status Broker::Start() {
       absl::Status s = shards_[i]->Init();
       const bool ok = s.ok();
       ready[i].set_value(std::move(s));
+      // No shard runs before every ring exists: a connection handed over
+      // in the first turn moves to its owner's ring (MSG_RING).
+      all_initialized->arrive_and_wait();
       if (ok) shards_[i]->Run();
     });
   }
@@ -267,6 +273,7 @@ absl::Status Broker::Start() {
     return first_error;
   }
   io_features_ = shards_[0]->ring().features().ToString();
+  for (const auto& shard : shards_) direct_slots_ += shard->ring().features().direct_slots;
   if (!config_.port_file.empty()) {
     if (absl::Status s = WritePortFile(config_.port_file, port_); !s.ok()) {
       Stop();

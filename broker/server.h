@@ -64,6 +64,9 @@ class Broker {
   uint32_t shard_count() const { return shard_count_; }
   // "defer_taskrun multishot_accept ..." as probed by shard 0.
   const std::string& io_features() const { return io_features_; }
+  // Clients the shards' io_uring file tables hold without a process
+  // descriptor (net/client_socket.h), all shards together.
+  uint64_t direct_descriptor_slots() const { return direct_slots_; }
   // What recovery found ("recovered 3 persistent sessions ..."), for the
   // start-up log line.
   const std::string& recovery_summary() const { return recovery_summary_; }
@@ -76,6 +79,7 @@ class Broker {
   uint32_t shard_count_ = 0;
   uint16_t port_ = 0;
   std::string io_features_;
+  uint64_t direct_slots_ = 0;
   std::string recovery_summary_;
   int lock_fd_ = -1;
   // One log per shard; partitions of earlier runs with more shards are

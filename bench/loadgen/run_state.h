@@ -84,6 +84,14 @@ struct RunShared {
   std::vector<uint32_t> fanout;          // per publisher: matching subscribers
   uint64_t owed_budget = 0;              // deliveries (see above)
   int sub_rcvlowat = 0;                  // SO_RCVLOWAT for subscribers; 0 = none
+  // More sockets than the open-file limit allows one process: each worker
+  // thread takes a descriptor table of its own (unshare(CLONE_FILES)), the
+  // limit then applying to each. Its sockets must then be closed by that
+  // thread (Worker::Run).
+  bool private_fd_tables = false;
+  // More connections than one source address has ephemeral ports (IPv4
+  // loopback target): each worker connects from its own 127.0.0.x.
+  bool spread_sources = false;
   alignas(64) std::atomic<uint64_t> owed_sent{0};
   alignas(64) std::atomic<uint64_t> owed_accounted{0};
   std::atomic<uint64_t> owed_forgiven{0};

@@ -1,6 +1,7 @@
 #include "bench/loadgen/runner.h"
 
 #include <netdb.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -20,6 +21,12 @@
 
 namespace telemq::bench {
 namespace {
+
+// Descriptors a run needs besides its sockets (epoll sets, /proc reads).
+constexpr uint64_t kSpareDescriptors = 64;
+// Connections to one address and port from one source address: Linux's
+// default ephemeral range, 32768-60999, less a margin.
+constexpr uint64_t kPortsPerSource = 28000;
 
 bool IsLoopback(const sockaddr_storage& a) {
   if (a.ss_family == AF_INET) {
@@ -207,6 +214,12 @@ Summary Runner::Run() {
     const uint64_t bytes = share * (sc_.payload_size + 16) / 4;
     shared_.sub_rcvlowat = static_cast<int>(std::min<uint64_t>(16384, bytes));
   }
+  rlimit files{};
+  const uint64_t sockets = uint64_t{sc_.publishers} + sc_.subscribers + sc_.connections;
+  shared_.private_fd_tables =
+      getrlimit(RLIMIT_NOFILE, &files) == 0 && sockets + kSpareDescriptors > files.rlim_cur;
+  shared_.spread_sources =
+      addr.ss_family == AF_INET && IsLoopback(addr) && sockets > kPortsPerSource;
   shared_.pubs = std::make_unique<PublisherShared[]>(sc_.publishers);
   shared_.live = std::make_unique<LiveCounters[]>(sc_.threads);
 

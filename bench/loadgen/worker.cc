@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -80,12 +81,8 @@ Worker::Worker(RunShared& shared, uint32_t index, uint32_t workers, const sockad
 }
 
 Worker::~Worker() {
-  for (auto* list : {&pubs_, &subs_, &probes_}) {
-    for (auto& c : *list) {
-      if (c->fd >= 0) close(c->fd);
-    }
-  }
-  if (epfd_ >= 0) close(epfd_);
+  if (!shared_.private_fd_tables) CloseSockets();  // Run did, unless it failed early
+  if (epfd_ >= 0) close(epfd_);                    // this thread's: the constructor made it
 }
 
 std::string Worker::Describe(const Connection& c) const {
@@ -100,6 +97,10 @@ void Worker::Fail(int code, const std::string& message) { shared_.Fail(code, mes
 void Worker::Run() {
   if (epfd_ < 0) {
     Fail(kExitSetup, absl::StrCat("epoll_create1: ", ErrnoText(errno)));
+    return;
+  }
+  if (shared_.private_fd_tables && unshare(CLONE_FILES) != 0) {
+    Fail(kExitSetup, absl::StrCat("unshare(CLONE_FILES): ", ErrnoText(errno)));
     return;
   }
   uint64_t now = NowNs();
@@ -125,6 +126,18 @@ void Worker::Run() {
   live.acked.store(result_.acked, std::memory_order_relaxed);
   live.delivered.store(result_.delivered, std::memory_order_relaxed);
   for (auto& c : subs_) result_.subscribers.emplace_back(c->index, std::move(c->trackers));
+  // In this thread: with a private descriptor table (RunShared), the
+  // numbers mean nothing to the thread that destroys the Worker.
+  CloseSockets();
+}
+
+void Worker::CloseSockets() {
+  for (auto* list : {&pubs_, &subs_, &probes_}) {
+    for (auto& c : *list) {
+      if (c->fd >= 0) close(c->fd);
+      c->fd = -1;
+    }
+  }
 }
 
 void Worker::Turn(uint64_t now, int timeout_ms) {

@@ -67,6 +67,7 @@ class Worker {
 
  private:
   void OnPhase(Phase phase, uint64_t now);
+  void CloseSockets();
   void Turn(uint64_t now, int timeout_ms);
   void Publish(uint64_t now);
   bool PublishOne(Connection& c, uint64_t now);

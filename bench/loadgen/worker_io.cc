@@ -42,6 +42,21 @@ void Worker::StartConnect(Connection& c, uint64_t now) {
   }
   const int one = 1;
   setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (shared_.spread_sources) {
+    // Each worker its own loopback source address (127.0.0.1 + index), so
+    // that every worker has the whole ephemeral port range to itself. The
+    // port is picked at connect, for the full 4-tuple.
+    setsockopt(c.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    source.sin_addr.s_addr = htonl(INADDR_LOOPBACK + index_);
+    if (bind(c.fd, reinterpret_cast<const sockaddr*>(&source), sizeof(source)) != 0) {
+      const int err = errno;
+      Close(c);
+      Fail(kExitSetup, absl::StrCat("bind to 127.0.0.", 1 + index_, ": ", ErrnoText(err)));
+      return;
+    }
+  }
   c.state = ConnState::kTcpConnecting;
   if (connect(c.fd, reinterpret_cast<const sockaddr*>(&addr_), addr_len_) < 0 &&
       errno != EINPROGRESS) {

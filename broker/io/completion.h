@@ -17,16 +17,19 @@ namespace telemq::io {
 
 enum class OpKind : uint8_t {
   kNone = 0,
-  kAccept,    // multishot accept on a listener
-  kRecv,      // multishot recv on a connection
-  kSend,      // sendmsg of a connection's coalesced output
-  kClose,     // close of a connection's socket
-  kWake,      // read of the shard's eventfd (cross-shard wake-up)
-  kTimer,     // the loop's timeout
-  kCancel,    // cancel requests; their completions carry no information
-  kLogWrite,  // log partition append
-  kLogSync,   // log partition fdatasync
-  kMailWake,  // MSG_RING from another shard (wake-up for its mail); no payload
+  kAccept,         // multishot accept on a listener
+  kRecv,           // multishot recv on a connection
+  kSend,           // sendmsg of a connection's coalesced output
+  kClose,          // close of a direct descriptor; nothing to act on
+  kShutdown,       // shutdown of a direct descriptor
+  kWake,           // read of the shard's eventfd (cross-shard wake-up)
+  kTimer,          // the loop's timeout
+  kCancel,         // cancel requests; their completions carry no information
+  kLogWrite,       // log partition append
+  kLogSync,        // log partition fdatasync
+  kMailWake,       // MSG_RING from another shard (wake-up for its mail); no payload
+  kSendSocket,     // MSG_RING moving a connection's direct descriptor to another shard
+  kInstallSocket,  // a process descriptor for a connection's direct descriptor
 };
 
 struct OpTag {

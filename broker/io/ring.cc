@@ -30,6 +30,7 @@ void ProbeOpcodes(io_uring* ring, RingFeatures* features) {
   features->multishot_recv = zc;
   features->buffer_ring = zc;
   features->msg_ring = io_uring_opcode_supported(probe, IORING_OP_MSG_RING);
+  features->fixed_fd_install = io_uring_opcode_supported(probe, TELEMQ_IORING_OP_FIXED_FD_INSTALL);
   io_uring_free_probe(probe);
 }
 
@@ -44,8 +45,11 @@ std::string RingFeatures::ToString() const {
   if (buffer_ring) names.push_back("buffer_ring");
   if (send_zc) names.push_back("send_zc");
   if (msg_ring) names.push_back("msg_ring");
+  if (fixed_fd_install) names.push_back("fixed_fd_install");
   if (recvsend_bundle) names.push_back("recvsend_bundle");
-  return names.empty() ? std::string("none") : absl::StrJoin(names, " ");
+  std::string text = names.empty() ? std::string("none") : absl::StrJoin(names, " ");
+  if (direct_slots > 0) absl::StrAppend(&text, " direct_descriptors(", direct_slots, ")");
+  return text;
 }
 
 absl::StatusOr<std::unique_ptr<Ring>> Ring::Create(const RingOptions& options) {
@@ -99,6 +103,13 @@ const char* Ring::mode() const {
   if (features_.defer_taskrun) return "defer_taskrun";
   if (features_.coop_taskrun) return "coop_taskrun";
   return "plain";
+}
+
+absl::Status Ring::RegisterFileTable(unsigned slots) {
+  const int rc = io_uring_register_files_sparse(&ring_, slots);
+  if (rc < 0) return ErrnoStatus(-rc, "io_uring_register_files_sparse");
+  features_.direct_slots = slots;
+  return absl::OkStatus();
 }
 
 io_uring_sqe* Ring::NextSqe() {

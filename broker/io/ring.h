@@ -43,7 +43,9 @@ struct RingFeatures {
   bool buffer_ring = false;       // provided buffer rings, kernel 5.19
   bool send_zc = false;           // IORING_OP_SEND_ZC, kernel 6.0
   bool msg_ring = false;          // IORING_OP_MSG_RING, kernel 5.18
+  bool fixed_fd_install = false;  // IORING_OP_FIXED_FD_INSTALL, kernel 6.8
   bool recvsend_bundle = false;   // kernel 6.10, unnamed by liburing 2.3
+  unsigned direct_slots = 0;      // size of the registered file table (RegisterFileTable)
   uint32_t kernel_features = 0;   // io_uring_params::features
 
   // "defer_taskrun multishot_accept multishot_recv buffer_ring ..." for the
@@ -101,6 +103,12 @@ class Ring {
     io_uring_cq_advance(&ring_, count);
     return count;
   }
+
+  // Registers an empty table of `slots` direct descriptors
+  // (net/client_socket.h), filled by accepts with IORING_FILE_INDEX_ALLOC.
+  // The kernel refuses a table larger than the process's soft RLIMIT_NOFILE
+  // (EMFILE), per ring. Once per ring.
+  absl::Status RegisterFileTable(unsigned slots);
 
   io_uring* raw() { return &ring_; }
   const RingFeatures& features() const { return features_; }

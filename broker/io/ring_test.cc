@@ -2,10 +2,13 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "broker/io/buffer_ring.h"
@@ -168,33 +171,156 @@ TEST(BufferRingTest, ExhaustedRingEndsMultishotWithEnobufsAndNoDataIsLost) {
   EXPECT_EQ(received, sent);
 }
 
+// A loopback TCP listener on a free port, and clients connected to it.
+struct Loopback {
+  int listener = -1;
+  sockaddr_in addr{};
+  std::vector<int> clients;
+
+  Loopback() {
+    listener = socket(AF_INET, SOCK_STREAM, 0);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(listen(listener, 16), 0);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  }
+  ~Loopback() {
+    for (int c : clients) close(c);
+    close(listener);
+  }
+  int Connect() {
+    const int c = socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT_EQ(connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    clients.push_back(c);
+    return c;
+  }
+};
+
+// liburing 2.3's io_uring_prep_accept_direct adds one to the slot it is
+// given; the kernel's "pick a free slot" is IORING_FILE_INDEX_ALLOC itself.
+constexpr unsigned kAllocSlot = IORING_FILE_INDEX_ALLOC - 1;
+
+// A recv of up to 16 bytes from `slot` of the ring's file table.
+std::string RecvDirect(Ring& ring, int slot) {
+  char buf[16];
+  io_uring_sqe* sqe = ring.NextSqe();
+  io_uring_prep_recv(sqe, slot, buf, sizeof(buf), 0);
+  sqe->flags |= IOSQE_FIXED_FILE;
+  const io_uring_cqe cqe = WaitOne(ring);
+  if (cqe.res < 0) return ErrnoText(-cqe.res);
+  return std::string(buf, static_cast<size_t>(cqe.res));
+}
+
 TEST(RingTest, MultishotAcceptDeliversEveryConnectionFromOneSqe) {
   REQUIRE_RING(ring);
   if (!ring->features().multishot_accept) GTEST_SKIP() << "kernel lacks multishot accept";
-  const int listener = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(listener, 16), 0);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-
-  io_uring_prep_multishot_accept(ring->NextSqe(), listener, nullptr, nullptr, 0);
-  std::vector<int> clients;
-  for (int i = 0; i < 3; ++i) {
-    const int c = socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    clients.push_back(c);
-  }
+  Loopback net;
+  io_uring_prep_multishot_accept(ring->NextSqe(), net.listener, nullptr, nullptr, 0);
+  for (int i = 0; i < 3; ++i) net.Connect();
   for (int i = 0; i < 3; ++i) {
     const io_uring_cqe cqe = WaitOne(*ring);
     ASSERT_GE(cqe.res, 0) << ErrnoText(-cqe.res);
     EXPECT_TRUE(cqe.flags & IORING_CQE_F_MORE);
     close(cqe.res);
   }
-  for (int c : clients) close(c);
-  close(listener);
+}
+
+TEST(RingTest, DirectAcceptFillsTheFileTableUntilItIsFull) {
+  REQUIRE_RING(ring);
+  if (!ring->features().multishot_accept) GTEST_SKIP() << "kernel lacks multishot accept";
+  ASSERT_TRUE(ring->RegisterFileTable(2).ok());
+  EXPECT_EQ(ring->features().direct_slots, 2u);
+  Loopback net;
+  io_uring_prep_multishot_accept_direct(ring->NextSqe(), net.listener, nullptr, nullptr, 0);
+  const int first = net.Connect();
+  const io_uring_cqe a = WaitOne(*ring);
+  ASSERT_GE(a.res, 0) << ErrnoText(-a.res);
+  net.Connect();
+  const io_uring_cqe b = WaitOne(*ring);
+  ASSERT_GE(b.res, 0) << ErrnoText(-b.res);
+  EXPECT_NE(a.res, b.res);
+  // Full: the accept ends with ENFILE, and the kernel closes the connection
+  // it took from the backlog but could not install (why the broker switches
+  // to process descriptors before its table is full).
+  const int third = net.Connect();
+  const io_uring_cqe full = WaitOne(*ring);
+  EXPECT_EQ(full.res, -ENFILE);
+  EXPECT_FALSE(full.flags & IORING_CQE_F_MORE);
+  char byte;
+  EXPECT_EQ(recv(third, &byte, 1, 0), 0);
+
+  // A slot works like a descriptor, and closing it makes room.
+  ASSERT_EQ(write(first, "hello", 5), 5);
+  EXPECT_EQ(RecvDirect(*ring, a.res), "hello");
+  io_uring_prep_close_direct(ring->NextSqe(), static_cast<unsigned>(a.res));
+  EXPECT_EQ(WaitOne(*ring).res, 0);
+  io_uring_prep_accept_direct(ring->NextSqe(), net.listener, nullptr, nullptr, 0, kAllocSlot);
+  net.Connect();
+  EXPECT_EQ(WaitOne(*ring).res, a.res);
+}
+
+TEST(RingTest, TableLargerThanTheOpenFileLimitIsRefused) {
+  REQUIRE_RING(ring);
+  rlimit limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  if (limit.rlim_cur >= (1u << 20)) GTEST_SKIP() << "open-file limit above the kernel's cap";
+  const absl::Status s = ring->RegisterFileTable(static_cast<unsigned>(limit.rlim_cur) + 1);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(ring->features().direct_slots, 0u);
+}
+
+// What a shard does when a client's connection belongs to another shard:
+// the socket moves from this ring's table into the table of a ring owned by
+// another thread (SINGLE_ISSUER | DEFER_TASKRUN, as the shards' are).
+TEST(RingTest, MsgRingMovesADirectDescriptorToAnotherThreadsRing) {
+  REQUIRE_RING(ring);
+  if (!ring->features().msg_ring || !ring->features().multishot_accept) {
+    GTEST_SKIP() << "kernel lacks MSG_RING or multishot accept";
+  }
+  ASSERT_TRUE(ring->RegisterFileTable(4).ok());
+  std::promise<int> target_fd;
+  std::promise<std::string> received;
+  std::promise<void> client_wrote;
+  std::thread owner([&] {
+    std::unique_ptr<Ring> other = MakeRingOrSkip();
+    if (other == nullptr || !other->RegisterFileTable(4).ok()) {
+      target_fd.set_value(-1);
+      return;
+    }
+    target_fd.set_value(other->raw()->ring_fd);
+    const io_uring_cqe arrived = WaitOne(*other);  // posted by the MSG_RING
+    if (arrived.user_data != 77 || arrived.res < 0) {
+      received.set_value("no socket arrived");
+      return;
+    }
+    client_wrote.get_future().wait();
+    received.set_value(RecvDirect(*other, arrived.res));
+  });
+  const int fd = target_fd.get_future().get();
+  if (fd < 0) {
+    owner.join();
+    GTEST_SKIP() << "no second ring with a file table";
+  }
+  // No ASSERT from here to the join: the owner thread must be joined.
+  Loopback net;
+  io_uring_prep_accept_direct(ring->NextSqe(), net.listener, nullptr, nullptr, 0, kAllocSlot);
+  const int client = net.Connect();
+  const io_uring_cqe accepted = WaitOne(*ring);
+  EXPECT_GE(accepted.res, 0) << ErrnoText(-accepted.res);
+  if (accepted.res >= 0) {
+    PrepMsgRingSendFd(ring->NextSqe(), fd, static_cast<unsigned>(accepted.res), 77);
+    const io_uring_cqe sent = WaitOne(*ring);
+    EXPECT_GE(sent.res, 0) << ErrnoText(-sent.res);
+    // The sender's slot is its own to close; the owner's reference stays.
+    io_uring_prep_close_direct(ring->NextSqe(), static_cast<unsigned>(accepted.res));
+    EXPECT_EQ(WaitOne(*ring).res, 0);
+  }
+  EXPECT_EQ(write(client, "moved", 5), 5);
+  client_wrote.set_value();
+  EXPECT_EQ(received.get_future().get(), "moved");
+  owner.join();
 }
 
 }  // namespace

@@ -15,16 +15,13 @@
 namespace telemq::net {
 
 // A non-blocking, close-on-exec TCP listener bound to host:port (IPv4 or IPv6
-// literal; "localhost" is taken as 127.0.0.1). Port 0 binds a free port.
+// literal; "localhost" is taken as 127.0.0.1). Port 0 binds a free port. The
+// sockets it accepts have TCP_NODELAY.
 absl::StatusOr<int> OpenListener(const std::string& host, uint16_t port, bool reuse_port,
                                  int backlog = 4096);
 
 // The port a socket is bound to.
 absl::StatusOr<uint16_t> BoundPort(int fd);
-
-// Options every accepted client socket gets: TCP_NODELAY (we coalesce writes
-// ourselves, so Nagle only adds latency).
-void ConfigureClientSocket(int fd);
 
 // "127.0.0.1:50312" for log lines; "?" when unknown.
 std::string PeerName(int fd);

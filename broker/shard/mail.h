@@ -8,6 +8,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "broker/base/message.h"
+#include "broker/net/client_socket.h"
 #include "broker/router/topic.h"
 
 namespace telemq::shard {
@@ -25,14 +26,16 @@ struct Mail {
     kRetained,        // apply `message` to the target's retained replica
     kInterestAdd,     // shard `from` now has subscribers for `subscription`
     kInterestRemove,  // ... no longer has any
-    kHandOff,         // take over connection `fd`; `bytes` were read already
+    kHandOff,         // take over connection `socket`; `bytes` were read already
   };
   Kind kind = Kind::kPublish;
   uint32_t from = 0;
   MessageRef message;
   // kPublish: the shared groups the target must serve (one member each).
   absl::InlinedVector<router::SharedGroupKey, 1> shared_keys;
-  int fd = -1;  // kHandOff
+  // kHandOff. A direct descriptor is already in the target's ring table
+  // (moved with IORING_OP_MSG_RING before the mail was sent).
+  net::ClientSocket socket;
   std::unique_ptr<MailExtra> extra;
 };
 

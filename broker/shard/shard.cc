@@ -42,7 +42,7 @@ Shard::Shard(const ShardOptions& options, ShardGroup* group)
 Shard::~Shard() {
   for (Conn& c : conns_) {
     c.out.Clear(chunks_);
-    if (c.fd >= 0) close(c.fd);
+    if (c.fd >= 0 && !c.direct) close(c.fd);  // the ring closes its table's
   }
   if (options_.listen_fd >= 0) close(options_.listen_fd);
 }
@@ -66,6 +66,7 @@ absl::Status Shard::Init() {
                                         options_.recv_buffer_size);
   if (!buffers.ok()) return buffers.status();
   buffers_.emplace(*std::move(buffers));
+  SetUpDirectDescriptors();
   UpdateClock();
   // Before the first accept: a client that connects finds its session.
   if (options_.recovered != nullptr) Restore(options_.recovered);
@@ -174,8 +175,9 @@ void Shard::Run() {
     if (!stopping_ && group_->stopping().load()) Shutdown();
   }
   // Whatever is left after the grace period is closed without ceremony.
+  // Direct descriptors close with the ring (~Shard).
   for (size_t i = waiting_head_; i < waiting_accepts_.size(); ++i) {
-    close(waiting_accepts_[i]);
+    if (!waiting_accepts_[i].direct) close(waiting_accepts_[i].fd);
     group_->ReleaseConnection();
   }
   waiting_accepts_.clear();
@@ -184,7 +186,7 @@ void Shard::Run() {
     Conn& c = conns_[slot];
     if (c.fd < 0) continue;
     c.out.Clear(chunks_);
-    close(c.fd);
+    if (!c.direct) close(c.fd);
     c.fd = -1;
     group_->ReleaseConnection();
   }
@@ -222,6 +224,20 @@ void Shard::HandleCompletion(const io_uring_cqe& cqe) {
     }
     case OpKind::kSend:
       OnSend(tag.index, cqe);
+      return;
+    case OpKind::kShutdown: {
+      // The slot stays until this completion (MaybeFinishClose): always live.
+      Conn& c = conns_[tag.index];
+      --c.shutdowns_in_flight;
+      if (c.closing) MaybeFinishClose(tag.index);
+      return;
+    }
+    case OpKind::kSendSocket:
+      // The slot waits for this completion (CompleteHandOff): always live.
+      OnSocketSent(tag.index, cqe);
+      return;
+    case OpKind::kInstallSocket:
+      OnSocketInstalled(tag.index, cqe);  // as kSendSocket
       return;
     case OpKind::kWake:
       ArmWake();

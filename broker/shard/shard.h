@@ -28,11 +28,13 @@
 //
 // The shard implements session::Transport for its MqttEngine.
 //
-// The class is implemented in four files, one concern each:
+// The class is implemented in five files, one concern each:
 //   shard.cc             construction, Init, the loop (Run), completion
 //                        dispatch, timers, shutdown;
-//   shard_conn.cc        connections: accept and admission control, recv,
-//                        send, close, hand-off, the Transport output calls;
+//   shard_accept.cc      accept and admission control; the two kinds of
+//                        client socket (direct descriptors first);
+//   shard_conn.cc        connections: recv, send, close, hand-off, the
+//                        Transport output calls;
 //   shard_route.cc       routing and subscriptions, and the mail between
 //                        shards (Post, FlushOutbox, DrainMailboxes);
 //   shard_durability.cc  group commit of the log, output held behind it,
@@ -51,6 +53,7 @@
 #include "broker/io/buffer_ring.h"
 #include "broker/io/completion.h"
 #include "broker/io/ring.h"
+#include "broker/net/client_socket.h"
 #include "broker/net/output_queue.h"
 #include "broker/persist/recovery.h"
 #include "broker/persist/shard_log.h"
@@ -134,16 +137,22 @@ class Shard final : public session::Transport {
     uint64_t offset;
   };
   struct Conn {
-    int fd = -1;
+    int fd = -1;  // a process descriptor, or a slot of the ring's file table
     uint32_t generation = 0;
+    bool direct = false;  // fd is a direct descriptor (net/client_socket.h)
     bool recv_armed = false;
     bool closing = false;      // the engine is done; close once output is sent
-    bool handing_off = false;  // recv being cancelled; then the fd moves
+    bool handing_off = false;  // recv being cancelled; then the socket moves
     bool in_dirty = false;     // listed for this turn's sends
     bool peer_closed = false;
     bool shut = false;         // shutdown(SHUT_RDWR) issued to end the recv
     bool lingering = false;    // FIN sent after the last byte; input is read and dropped
     bool client_left = false;  // the client sent DISCONNECT: close without lingering
+    // IORING_OP_SHUTDOWNs of a direct descriptor not yet completed. The
+    // kernel may resolve a shutdown's slot only when it runs (in a worker):
+    // closing the slot before then could let a new client's accept take it
+    // and be shut down instead.
+    uint8_t shutdowns_in_flight = 0;
     uint32_t handoff_to = 0;
     int64_t close_deadline_ns = 0;  // force the close if output is stuck or lingers
     SendOp* send = nullptr;         // the sendmsg in flight, if any
@@ -160,6 +169,10 @@ class Shard final : public session::Transport {
   void OnAccept(const io_uring_cqe& cqe);
   void OnRecv(uint32_t slot, const io_uring_cqe& cqe);
   void OnSend(uint32_t slot, const io_uring_cqe& cqe);
+  // The MSG_RING that moved a direct descriptor to the owner shard's ring.
+  void OnSocketSent(uint32_t slot, const io_uring_cqe& cqe);
+  // The process descriptor made for it when the owner's table was full.
+  void OnSocketInstalled(uint32_t slot, const io_uring_cqe& cqe);
   void DrainMailboxes();
   // Connections handed to this shard in this turn's mail, adopted after the
   // turn's completions (see Apply).
@@ -175,7 +188,10 @@ class Shard final : public session::Transport {
   void ArmAccept();
   void MaybeArmAccept();
   void CancelAccept();
-  void Admit(int fd);
+  bool WantDirectAccept() const;
+  // Re-arms the accept when the kind of socket it should take has changed.
+  void MaybeSwitchAccept();
+  void Admit(net::ClientSocket socket);
   void AdmitWaiting();
   void ArmRecv(uint32_t slot);
   void ArmWake();
@@ -183,9 +199,17 @@ class Shard final : public session::Transport {
   void StartSend(uint32_t slot);
   void MaybeFinishClose(uint32_t slot);
   void CompleteHandOff(uint32_t slot);
+  void MailHandOff(uint32_t slot, net::ClientSocket socket);
   void ReleaseSlot(uint32_t slot);
   void ForceStuckCloses();
-  uint32_t AdoptConnection(int fd, std::span<const uint8_t> already_read);
+  uint32_t AdoptConnection(net::ClientSocket socket, std::span<const uint8_t> already_read);
+  // Socket calls that work on both kinds of socket: a direct descriptor is
+  // shut down and closed by an SQE (its completion carries nothing).
+  void SetSocket(io_uring_sqe* sqe, const Conn& c);
+  void ShutdownSocket(uint32_t slot, int how);
+  void CloseSocket(net::ClientSocket socket);
+  // Registers the ring's file table, sized to what one ring may hold.
+  void SetUpDirectDescriptors();
   void Feed(uint32_t slot, std::span<const uint8_t> data);
   void MarkDirty(uint32_t slot);
   void Post(uint32_t to, Mail mail);
@@ -217,6 +241,17 @@ class Shard final : public session::Transport {
   std::vector<uint32_t> free_slots_;
   std::vector<uint32_t> dirty_;
   bool accept_armed_ = false;
+  bool accept_cancel_pending_ = false;
+  // Direct descriptors (net/client_socket.h): accepts fill the ring's file
+  // table first and take process descriptors only once it is nearly full,
+  // so the broker holds about (shards + 1) x the open-file limit, and the
+  // log's files compete with clients for process descriptors only then. A
+  // direct accept into a full table loses the connection (the kernel takes
+  // it from the backlog, then cannot install it), hence the margin.
+  uint32_t direct_slots_ = 0;   // size of the ring's table (0: none)
+  uint32_t direct_in_use_ = 0;  // this shard's sockets in it
+  bool accept_direct_ = false;  // the armed (or last) accept fills it
+  bool direct_full_ = false;    // it filled regardless: no direct accept until a slot is freed
   bool stopping_ = false;
   uint64_t wake_value_ = 0;  // eventfd read target
 
@@ -242,12 +277,12 @@ class Shard final : public session::Transport {
   // kAcceptBacklog the multishot accept is cancelled so the kernel's listen
   // backlog holds further ones. A reconnect storm thus delays new clients,
   // never the loop turns of connected ones.
-  std::vector<int> waiting_accepts_;
+  std::vector<net::ClientSocket> waiting_accepts_;
   size_t waiting_head_ = 0;
   uint32_t admitted_this_turn_ = 0;
   std::vector<uint32_t> closing_;  // slots waiting for their output to go out
   struct HandOffIn {
-    int fd;
+    net::ClientSocket socket;
     std::unique_ptr<MailExtra> extra;  // the bytes read before the hand-off
   };
   std::vector<HandOffIn> handoffs_;

@@ -1,6 +1,6 @@
-// Shard: connections. Accept with admission control, multishot recv into
-// the engine, coalesced sends, closes, hand-off to the owner shard, and the
-// session::Transport calls that queue output.
+// Shard: connections. Multishot recv into the engine, coalesced sends,
+// closes, hand-off to the owner shard, and the session::Transport calls that
+// queue output. Accepting them: shard_accept.cc.
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,97 +23,10 @@ constexpr int64_t kStuckCloseNs = 5'000'000'000;
 // How long a connection we closed keeps reading (and dropping) what its
 // client still sends, waiting for the client to close its side.
 constexpr int64_t kLingerNs = 2'000'000'000;
-constexpr int64_t kAcceptPauseNs = 100'000'000;
-// Admission control (shard.h): new connections started per loop turn, and
-// accepted ones allowed to wait before the shard stops accepting.
-constexpr uint32_t kAdmitPerTurn = 64;
-constexpr size_t kAcceptBacklog = 1024;
 
 }  // namespace
 
-void Shard::ArmAccept() {
-  io_uring_sqe* sqe = ring_->NextSqe();
-  io_uring_prep_multishot_accept(sqe, options_.listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-  io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kAccept, 0, 0}));
-  accept_armed_ = true;
-}
-
-void Shard::OnAccept(const io_uring_cqe& cqe) {
-  if (!(cqe.flags & IORING_CQE_F_MORE)) accept_armed_ = false;
-  if (cqe.res < 0) {
-    const int err = -cqe.res;
-    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-      // Out of descriptors or memory: retrying at once would fail the same
-      // way thousands of times a second. Pause accepting (the kernel keeps
-      // new connections in the listen backlog) and say so once a second.
-      accept_paused_until_ns_ = mono_ns_ + kAcceptPauseNs;
-      WakeAt(accept_paused_until_ns_);
-      ++accept_errors_suppressed_;
-      if (mono_ns_ >= next_accept_error_log_ns_) {
-        TELEMQ_LOG(kWarning, "accept failed: %s (%llu times); pausing accepts for 100 ms",
-                   ErrnoText(err), static_cast<unsigned long long>(accept_errors_suppressed_));
-        accept_errors_suppressed_ = 0;
-        next_accept_error_log_ns_ = mono_ns_ + 1'000'000'000;
-      }
-      if (accept_armed_) CancelAccept();
-      return;
-    }
-    if (!stopping_ && err != ECANCELED) {
-      TELEMQ_LOG(kWarning, "accept failed: %s", ErrnoText(err));
-    }
-  } else if (stopping_ || !group_->AdmitConnection()) {
-    if (!stopping_) {
-      TELEMQ_LOG(kWarning, "refusing connection from %s: max-connections reached",
-                 net::PeerName(cqe.res));
-    }
-    close(cqe.res);
-  } else if (admitted_this_turn_ < kAdmitPerTurn && waiting_head_ == waiting_accepts_.size()) {
-    Admit(cqe.res);
-  } else {
-    waiting_accepts_.push_back(cqe.res);
-    if (waiting_accepts_.size() - waiting_head_ >= kAcceptBacklog && accept_armed_) {
-      CancelAccept();  // the listen backlog holds the rest until these are in
-    }
-  }
-  MaybeArmAccept();
-}
-
-void Shard::Admit(int fd) {
-  ++admitted_this_turn_;
-  net::ConfigureClientSocket(fd);
-  AdoptConnection(fd, {});
-}
-
-void Shard::AdmitWaiting() {
-  while (waiting_head_ < waiting_accepts_.size() && admitted_this_turn_ < kAdmitPerTurn) {
-    const int fd = waiting_accepts_[waiting_head_++];
-    if (stopping_) {
-      close(fd);
-      group_->ReleaseConnection();
-    } else {
-      Admit(fd);
-    }
-  }
-  if (waiting_head_ == waiting_accepts_.size()) {
-    waiting_accepts_.clear();
-    waiting_head_ = 0;
-  }
-}
-
-void Shard::MaybeArmAccept() {
-  const bool crowded = waiting_accepts_.size() - waiting_head_ >= kAcceptBacklog / 2;
-  if (!accept_armed_ && !stopping_ && !crowded && mono_ns_ >= accept_paused_until_ns_) {
-    ArmAccept();
-  }
-}
-
-void Shard::CancelAccept() {
-  io_uring_sqe* sqe = ring_->NextSqe();
-  io_uring_prep_cancel64(sqe, EncodeOpTag({OpKind::kAccept, 0, 0}), 0);
-  io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kCancel, 0, 0}));
-}
-
-uint32_t Shard::AdoptConnection(int fd, std::span<const uint8_t> already_read) {
+uint32_t Shard::AdoptConnection(net::ClientSocket socket, std::span<const uint8_t> already_read) {
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -123,7 +36,8 @@ uint32_t Shard::AdoptConnection(int fd, std::span<const uint8_t> already_read) {
     conns_.emplace_back();
   }
   Conn& c = conns_[slot];
-  c.fd = fd;
+  c.fd = socket.fd;
+  c.direct = socket.direct;
   ++live_conns_;
   engine_.OnConnectionOpened(slot);
   ArmRecv(slot);
@@ -135,6 +49,7 @@ void Shard::ArmRecv(uint32_t slot) {
   Conn& c = conns_[slot];
   io_uring_sqe* sqe = ring_->NextSqe();
   io_uring_prep_recv_multishot(sqe, c.fd, nullptr, 0, 0);
+  SetSocket(sqe, c);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = kBufferGroup;
   io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kRecv, c.generation, slot}));
@@ -241,6 +156,7 @@ void Shard::StartSend(uint32_t slot) {
   op->msg.msg_iovlen = static_cast<size_t>(c.out.FillIovecs(op->iov, kMaxIov, limit));
   io_uring_sqe* sqe = ring_->NextSqe();
   io_uring_prep_sendmsg(sqe, c.fd, &op->msg, MSG_NOSIGNAL);
+  SetSocket(sqe, c);
   io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kSend, c.generation, slot}));
   c.send = op.release();
 }
@@ -296,18 +212,19 @@ void Shard::MaybeFinishClose(uint32_t slot) {
       // A client that sent DISCONNECT has nothing more to send: it is
       // closed at once, and its slot counts against max-connections no
       // longer.
-      shutdown(c.fd, SHUT_WR);
+      ShutdownSocket(slot, SHUT_WR);
       c.lingering = true;
       c.close_deadline_ns = mono_ns_ + kLingerNs;
       return;
     }
     if (c.lingering && !stopping_ && mono_ns_ < c.close_deadline_ns) return;
     // End the multishot recv; its last completion comes back here.
-    shutdown(c.fd, SHUT_RDWR);
+    ShutdownSocket(slot, SHUT_RDWR);
     c.shut = true;
     return;
   }
-  close(c.fd);
+  if (c.shutdowns_in_flight > 0) return;  // its completion comes back here
+  CloseSocket({c.fd, c.direct});
   group_->ReleaseConnection();
   ReleaseSlot(slot);
 }
@@ -325,13 +242,13 @@ void Shard::ForceStuckCloses() {
       // The client kept its side open after our FIN: stop reading.
       TELEMQ_LOG(kDebug, "connection %u: the client kept its side open after the broker's FIN",
                  slot);
-      shutdown(c.fd, SHUT_RDWR);
+      ShutdownSocket(slot, SHUT_RDWR);
       c.shut = true;
     } else if (mono_ns_ >= c.close_deadline_ns && !c.shut) {
       // The client stopped reading: abort the pending send.
       TELEMQ_LOG(kInfo, "connection %u did not read its last %zu bytes in 5 s; aborting", slot,
                  c.out.size());
-      shutdown(c.fd, SHUT_RDWR);
+      ShutdownSocket(slot, SHUT_RDWR);
       c.shut = true;
     }
     ++i;
@@ -366,14 +283,62 @@ void Shard::HandOff(session::ConnId slot, uint32_t owner, std::span<const uint8_
 
 void Shard::CompleteHandOff(uint32_t slot) {
   Conn& c = conns_[slot];
+  if (!c.direct) {
+    MailHandOff(slot, {c.fd, false});
+    return;
+  }
+  // The slot is this ring's: first move the socket into the owner's ring,
+  // then mail it (OnSocketSent).
+  io_uring_sqe* sqe = ring_->NextSqe();
+  io::PrepMsgRingSendFd(sqe, group_->ring_fd(c.handoff_to), static_cast<unsigned>(c.fd),
+                        EncodeOpTag({OpKind::kMailWake, 0, index_}));
+  io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kSendSocket, c.generation, slot}));
+}
+
+void Shard::OnSocketSent(uint32_t slot, const io_uring_cqe& cqe) {
+  Conn& c = conns_[slot];
+  if (cqe.res == -ENFILE && ring_->features().fixed_fd_install) {
+    // The owner's table is full (in a burst of connections the slots of
+    // those still moving out count there too): move this one as a process
+    // descriptor instead.
+    TELEMQ_LOG(kDebug,
+               "shard %u's direct descriptors are in use: connection %u moves there as "
+               "a process descriptor",
+               c.handoff_to, slot);
+    io_uring_sqe* sqe = ring_->NextSqe();
+    io::PrepInstallFixedFd(sqe, static_cast<unsigned>(c.fd));
+    io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kInstallSocket, c.generation, slot}));
+    return;
+  }
+  OnSocketInstalled(slot, cqe);
+}
+
+void Shard::OnSocketInstalled(uint32_t slot, const io_uring_cqe& cqe) {
+  Conn& c = conns_[slot];
+  const bool direct = io::DecodeOpTag(cqe.user_data).kind == OpKind::kSendSocket;
+  // The owner's table, or the process's, holds its own reference to the
+  // socket now (or the move failed): this ring's slot goes either way.
+  CloseSocket({c.fd, true});
+  if (cqe.res >= 0) {
+    MailHandOff(slot, {cqe.res, direct});
+    return;
+  }
+  TELEMQ_LOG(kWarning, "cannot move connection %u to shard %u: %s; closing it", slot, c.handoff_to,
+             ErrnoText(-cqe.res));
+  group_->ReleaseConnection();
+  ReleaseSlot(slot);
+}
+
+void Shard::MailHandOff(uint32_t slot, net::ClientSocket socket) {
+  Conn& c = conns_[slot];
   Mail mail;
   mail.kind = Mail::Kind::kHandOff;
   mail.from = index_;
-  mail.fd = c.fd;
+  mail.socket = socket;
   mail.extra = std::make_unique<MailExtra>();
   mail.extra->bytes = std::move(c.partial);
   const uint32_t to = c.handoff_to;
-  ReleaseSlot(slot);  // the fd now belongs to `to`; the admission count stays
+  ReleaseSlot(slot);  // the socket now belongs to `to`; the admission count stays
   Post(to, std::move(mail));
 }
 

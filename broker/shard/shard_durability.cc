@@ -131,7 +131,7 @@ void Shard::FailHeldConnections() {
                     "the log failed before this client's messages were stored");
     }
     if (!c.shut) {
-      shutdown(c.fd, SHUT_RDWR);
+      ShutdownSocket(slot, SHUT_RDWR);
       c.shut = true;
     }
   }

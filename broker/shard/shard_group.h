@@ -76,6 +76,7 @@ class ShardGroup {
   }
   void ReleaseConnection() { connections_.fetch_sub(1, std::memory_order_relaxed); }
   uint32_t connections() const { return connections_.load(std::memory_order_relaxed); }
+  uint32_t max_connections() const { return max_connections_; }
 
   // Log retention: the lowest offset of `partition` that the persistent
   // sessions of `shard` may still need, published by that shard every few

@@ -156,10 +156,10 @@ void Shard::DrainMailboxes() {
 void Shard::AdoptHandOffs() {
   for (HandOffIn& h : handoffs_) {
     if (stopping_) {
-      close(h.fd);
+      CloseSocket(h.socket);
       group_->ReleaseConnection();
     } else {
-      AdoptConnection(h.fd, h.extra->bytes);
+      AdoptConnection(h.socket, h.extra->bytes);
     }
   }
   handoffs_.clear();
@@ -189,7 +189,12 @@ void Shard::Apply(Mail& mail) {
       // though its completion and this mail arrive in the same turn;
       // otherwise the new CONNECT takes the session over and the
       // DISCONNECT (a session expiry of 0, say) is lost.
-      handoffs_.push_back({mail.fd, std::move(mail.extra)});
+      if (mail.socket.direct) {
+        // Already in this ring's table (MSG_RING, Shard::OnSocketSent).
+        ++direct_in_use_;
+        MaybeSwitchAccept();
+      }
+      handoffs_.push_back({mail.socket, std::move(mail.extra)});
       break;
   }
 }

@@ -1,0 +1,80 @@
+"""Clients beyond the process's open-file limit: each shard's io_uring file table holds clients as
+direct descriptors (broker/net/client_socket.h), so a broker whose hard limit is 300 serves
+several hundred clients, moves them between shards, and spills into process descriptors when a
+table is nearly full."""
+import unittest
+
+import mqtt_raw as m
+from broker import BrokerTest, telemq_only
+
+
+class DescriptorTest(BrokerTest):
+    broker_nofile = (300, 300)
+
+    def serve_round(self, prefix, n):
+        """n clients connect, subscribe each to its own topic and get one message there, then
+        stay connected; returns them."""
+        clients = [self.client(timeout=10) for _ in range(n)]
+        for i, c in enumerate(clients):
+            c.send(m.connect('%s-%d' % (prefix, i)))
+        for c in clients:
+            self.assertEqual(m.connack_codes(c.expect(m.CONNACK, 10)), (0, 0))
+        for i, c in enumerate(clients):
+            c.send(m.subscribe(1, [('%s/%d' % (prefix, i), 1)]))
+        for c in clients:
+            c.expect(m.SUBACK, 10)
+        pub = self.connected(prefix + '-pub')
+        pub.send(b''.join(m.publish('%s/%d' % (prefix, i), b'%d' % i) for i in range(n)))
+        for i, c in enumerate(clients):
+            self.assertEqual(c.recv_publish(10).payload, b'%d' % i)
+        pub.close()
+        return clients
+
+    def leave(self, clients):
+        for c in clients:
+            c.send(m.disconnect())
+        for c in clients:
+            self.assertTrue(c.closed_within(5))
+            c.close()
+
+
+@telemq_only('io_uring direct descriptors')
+class TwoShardsTest(DescriptorTest):
+    broker_flags = {'max-connections': 1000, 'threads': 2}
+
+    def test_start_up_line_counts_the_tables_in_the_room_for_clients(self):
+        self.assertTrue(self.log_contains('direct_descriptors(300)'))
+        self.assertTrue(self.log_contains(
+            'leaves room for about 644 clients (600 in io_uring file tables), fewer than '
+            '--max-connections 1000'))
+
+    def test_more_clients_than_process_descriptors_are_served_across_shards(self):
+        # About 200 per shard: within each table, beyond the process's 300 descriptors. Half
+        # the client ids belong to the other shard than the one that accepted them, so their
+        # sockets move between the rings (MSG_RING).
+        clients = self.serve_round('dd', 400)
+        self.leave(clients)
+        # The slots were freed: a second round of as many clients fits again.
+        self.leave(self.serve_round('de', 400))
+        self.assertFalse(self.log_contains('cannot move connection', timeout=0))
+        self.assert_serving()
+
+
+@telemq_only('io_uring direct descriptors')
+class OneShardTest(DescriptorTest):
+    broker_flags = {'max-connections': 1000, 'threads': 1}
+
+    def test_a_nearly_full_table_spills_into_process_descriptors_and_refills_after_closes(self):
+        clients = self.serve_round('sp', 400)
+        self.assertTrue(self.log_contains('accepting into process descriptors'))
+        self.assertFalse(self.log_contains('a connection was dropped', timeout=0))
+        # Most of the first 200 hold table slots: once they leave, accepts go back to it.
+        self.leave(clients[:200])
+        self.leave(self.serve_round('sq', 150))
+        self.assertTrue(self.log_contains('accepting into direct descriptors again'))
+        self.leave(clients[200:])
+        self.assert_serving()
+
+
+if __name__ == '__main__':
+    unittest.main()
