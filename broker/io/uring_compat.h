@@ -34,8 +34,8 @@ namespace telemq::io {
 // installed until the submitter closes it.
 inline void PrepMsgRingSendFd(io_uring_sqe* sqe, int target_ring_fd, unsigned source_slot,
                               uint64_t target_data) {
-  io_uring_prep_rw(IORING_OP_MSG_RING, sqe, target_ring_fd,
-                   reinterpret_cast<void*>(uintptr_t{IORING_MSG_SEND_FD}), 0, target_data);
+  io_uring_prep_rw(IORING_OP_MSG_RING, sqe, target_ring_fd, nullptr, 0, target_data);
+  sqe->addr = IORING_MSG_SEND_FD;  // the MSG_RING command
   sqe->addr3 = source_slot;
   sqe->file_index = IORING_FILE_INDEX_ALLOC;
 }

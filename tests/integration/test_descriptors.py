@@ -2,10 +2,17 @@
 direct descriptors (broker/net/client_socket.h), so a broker whose hard limit is 300 serves
 several hundred clients, moves them between shards, and spills into process descriptors when a
 table is nearly full."""
+import json
+import os
+import resource
+import subprocess
 import unittest
 
 import mqtt_raw as m
 from broker import BrokerTest, telemq_only
+
+BENCH = os.environ.get('TELEMQ_BENCH_BINARY',
+                       '/work/main/build/release/bench/loadgen/telemq-bench')
 
 
 class DescriptorTest(BrokerTest):
@@ -61,6 +68,23 @@ class TwoShardsTest(DescriptorTest):
         # The slots were freed: a second round of as many clients fits again.
         self.leave(self.serve_round('de', 400))
         self.assertFalse(self.log_contains('cannot move connection', timeout=0))
+        self.assert_serving()
+
+    def test_load_generator_holds_more_connections_than_its_own_open_file_limit(self):
+        # telemq-bench past its open-file limit (200 here): each of its 4 workers takes a
+        # descriptor table of its own, so 400 idle connections are held from one process.
+        if not os.path.exists(BENCH):
+            self.skipTest('telemq-bench is not built')
+        report_path = os.path.join(self.broker.dir, 'idle.json')
+        run = subprocess.run(
+            [BENCH, '--port', str(self.port), '--preset', 'idle', '--connections', '400',
+             '--threads', '4', '--duration', '1', '--json', report_path],
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200)),
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        with open(report_path) as f:
+            report = json.load(f)
+        self.assertEqual((report['held_connections'], report['connect_failures']), (400, 0))
         self.assert_serving()
 
 
