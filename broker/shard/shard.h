@@ -203,8 +203,10 @@ class Shard final : public session::Transport {
   void ReleaseSlot(uint32_t slot);
   void ForceStuckCloses();
   uint32_t AdoptConnection(net::ClientSocket socket, std::span<const uint8_t> already_read);
-  // Socket calls that work on both kinds of socket: a direct descriptor is
-  // shut down and closed by an SQE (its completion carries nothing).
+  // Socket calls that work on both kinds of socket. SetSocket follows a
+  // prep helper given c.fd: it flags the SQE's fd as a slot of the ring's
+  // table when the socket is direct. A direct descriptor is shut down and
+  // closed by SQEs.
   void SetSocket(io_uring_sqe* sqe, const Conn& c);
   void ShutdownSocket(uint32_t slot, int how);
   void CloseSocket(net::ClientSocket socket);
