@@ -148,11 +148,12 @@ class Shard final : public session::Transport {
     bool shut = false;         // shutdown(SHUT_RDWR) issued to end the recv
     bool lingering = false;    // FIN sent after the last byte; input is read and dropped
     bool client_left = false;  // the client sent DISCONNECT: close without lingering
-    // IORING_OP_SHUTDOWNs of a direct descriptor not yet completed. The
-    // kernel may resolve a shutdown's slot only when it runs (in a worker):
-    // closing the slot before then could let a new client's accept take it
-    // and be shut down instead.
+    // IORING_OP_SHUTDOWNs of a direct descriptor not yet completed (0 or 1).
+    // The kernel may resolve a shutdown's slot only when it runs (in a
+    // worker): closing the slot before then could let a new client's accept
+    // take it and be shut down instead.
     uint8_t shutdowns_in_flight = 0;
+    bool socket_closed = false;  // a direct slot closed before the recv's last completion
     uint32_t handoff_to = 0;
     int64_t close_deadline_ns = 0;  // force the close if output is stuck or lingers
     SendOp* send = nullptr;         // the sendmsg in flight, if any
@@ -208,7 +209,11 @@ class Shard final : public session::Transport {
   // table when the socket is direct. A direct descriptor is shut down and
   // closed by SQEs.
   void SetSocket(io_uring_sqe* sqe, const Conn& c);
-  void ShutdownSocket(uint32_t slot, int how);
+  // shutdown(SHUT_WR): the FIN after the last byte, reading on.
+  void ShutdownWrite(uint32_t slot);
+  // Ends the recv and the send in flight, which then complete (the role of
+  // shutdown(SHUT_RDWR)).
+  void EndSocketIo(uint32_t slot);
   void CloseSocket(net::ClientSocket socket);
   // Registers the ring's file table, sized to what one ring may hold.
   void SetUpDirectDescriptors();

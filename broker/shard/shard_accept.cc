@@ -187,17 +187,34 @@ void Shard::SetSocket(io_uring_sqe* sqe, const Conn& c) {
   if (c.direct) sqe->flags |= IOSQE_FIXED_FILE;
 }
 
-void Shard::ShutdownSocket(uint32_t slot, int how) {
+void Shard::ShutdownWrite(uint32_t slot) {
   Conn& c = conns_[slot];
   if (!c.direct) {
-    shutdown(c.fd, how);
+    shutdown(c.fd, SHUT_WR);
     return;
   }
+  // The kernel runs this op in an io-wq worker: fine for the broker's own
+  // closes, too costly for every close (EndSocketIo).
   io_uring_sqe* sqe = ring_->NextSqe();
-  io_uring_prep_shutdown(sqe, c.fd, how);
+  io_uring_prep_shutdown(sqe, c.fd, SHUT_WR);
   SetSocket(sqe, c);
   io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kShutdown, c.generation, slot}));
-  ++c.shutdowns_in_flight;  // at most two: SHUT_WR to linger, then SHUT_RDWR
+  ++c.shutdowns_in_flight;
+}
+
+void Shard::EndSocketIo(uint32_t slot) {
+  Conn& c = conns_[slot];
+  if (!c.direct) {
+    shutdown(c.fd, SHUT_RDWR);  // ends both at once
+    return;
+  }
+  // Cancels complete in the submitting task, without a worker thread.
+  for (const OpKind kind : {OpKind::kRecv, OpKind::kSend}) {
+    if (kind == OpKind::kRecv ? !c.recv_armed : c.send == nullptr) continue;
+    io_uring_sqe* sqe = ring_->NextSqe();
+    io_uring_prep_cancel64(sqe, EncodeOpTag({kind, c.generation, slot}), 0);
+    io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kCancel, 0, 0}));
+  }
 }
 
 void Shard::CloseSocket(net::ClientSocket socket) {

@@ -134,7 +134,9 @@ void Shard::FlushSends() {
     c.in_dirty = false;
     if (c.fd < 0) continue;
     const bool sendable = c.holds.empty() || c.holds.front().position > c.sent;
-    if (c.send == nullptr && !c.out.empty() && !c.peer_closed && sendable) StartSend(slot);
+    if (c.send == nullptr && !c.out.empty() && !c.peer_closed && !c.socket_closed && sendable) {
+      StartSend(slot);
+    }
     if (c.closing) MaybeFinishClose(slot);
   }
   dirty_.clear();
@@ -212,19 +214,27 @@ void Shard::MaybeFinishClose(uint32_t slot) {
       // A client that sent DISCONNECT has nothing more to send: it is
       // closed at once, and its slot counts against max-connections no
       // longer.
-      ShutdownSocket(slot, SHUT_WR);
+      ShutdownWrite(slot);
       c.lingering = true;
       c.close_deadline_ns = mono_ns_ + kLingerNs;
       return;
     }
     if (c.lingering && !stopping_ && mono_ns_ < c.close_deadline_ns) return;
     // End the multishot recv; its last completion comes back here.
-    ShutdownSocket(slot, SHUT_RDWR);
+    EndSocketIo(slot);
     c.shut = true;
+    if (c.direct && c.shutdowns_in_flight == 0) {
+      // Closed in the same submit as the cancel, so the FIN goes out this
+      // turn rather than after the recv's last completion (a turn or two
+      // later, under load). A new client may then take the slot before
+      // that completion: socket_closed keeps this connection off it.
+      CloseSocket({c.fd, true});
+      c.socket_closed = true;
+    }
     return;
   }
   if (c.shutdowns_in_flight > 0) return;  // its completion comes back here
-  CloseSocket({c.fd, c.direct});
+  if (!c.socket_closed) CloseSocket({c.fd, c.direct});
   group_->ReleaseConnection();
   ReleaseSlot(slot);
 }
@@ -242,13 +252,13 @@ void Shard::ForceStuckCloses() {
       // The client kept its side open after our FIN: stop reading.
       TELEMQ_LOG(kDebug, "connection %u: the client kept its side open after the broker's FIN",
                  slot);
-      ShutdownSocket(slot, SHUT_RDWR);
+      EndSocketIo(slot);
       c.shut = true;
     } else if (mono_ns_ >= c.close_deadline_ns && !c.shut) {
       // The client stopped reading: abort the pending send.
       TELEMQ_LOG(kInfo, "connection %u did not read its last %zu bytes in 5 s; aborting", slot,
                  c.out.size());
-      ShutdownSocket(slot, SHUT_RDWR);
+      EndSocketIo(slot);
       c.shut = true;
     }
     ++i;

@@ -131,7 +131,7 @@ void Shard::FailHeldConnections() {
                     "the log failed before this client's messages were stored");
     }
     if (!c.shut) {
-      ShutdownSocket(slot, SHUT_RDWR);
+      EndSocketIo(slot);
       c.shut = true;
     }
   }
