@@ -1,6 +1,6 @@
 // Shard: accepting clients. Admission control, and the two kinds of client
 // socket (net/client_socket.h): direct descriptors in the ring's file table
-// first, process descriptors while that table is full.
+// first, process descriptors while that table is nearly full.
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
