@@ -40,6 +40,20 @@ Setter Unsigned(T BrokerConfig::*field, uint64_t min, uint64_t max) {
   };
 }
 
+Setter Bool(bool BrokerConfig::*field) {
+  return [=](const std::string& value, BrokerConfig* c) -> absl::Status {
+    const std::string v = absl::AsciiStrToLower(value);
+    if (v == "true" || v == "on" || v == "yes" || v == "1") {
+      c->*field = true;
+    } else if (v == "false" || v == "off" || v == "no" || v == "0") {
+      c->*field = false;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("'", value, "' is not true or false"));
+    }
+    return absl::OkStatus();
+  };
+}
+
 Setter String(std::string BrokerConfig::*field, bool allow_empty) {
   return [=](const std::string& value, BrokerConfig* c) -> absl::Status {
     if (!allow_empty && value.empty()) return absl::InvalidArgumentError("must not be empty");
@@ -120,6 +134,10 @@ const std::vector<Option>& Options() {
        "delete log segments whose newest record is older than this, except what persistent "
        "sessions still need (default 0 = unlimited)",
        Unsigned(&BrokerConfig::retention_hours, 0, uint64_t{24} * 365 * 100)},
+      {"direct-descriptors",
+       "hold clients as io_uring direct descriptors, beyond the open-file limit; false: as "
+       "process descriptors, visible to ss -p and lsof (default true)",
+       Bool(&BrokerConfig::direct_descriptors)},
       {"replay-max-messages",
        "most logged messages one filter of a SUBSCRIBE with the user property replay-from gets "
        "(default 100000)",

@@ -31,7 +31,11 @@ struct BrokerConfig {
   std::string port_file;
 
   // Limits. Each has a clear reaction when exceeded (docs/mqtt_conformance.md).
-  uint32_t max_connections = 100000;   // per broker; extra sockets are closed at accept
+  uint32_t max_connections = 100000;  // per broker; extra sockets are closed at accept
+  // Clients as io_uring direct descriptors first (broker/net/client_socket.h):
+  // more clients than the open-file limit, but no client socket in
+  // /proc/<pid>/fd (ss -p, lsof) until the tables are full.
+  bool direct_descriptors = true;
   uint32_t max_packet_size = 1 << 20;  // bytes; larger packets close the connection
   // Unacknowledged QoS 1/2 deliveries per client. A subscriber gets at most
   // this many per round trip, so a low default caps QoS 1 throughput (20:

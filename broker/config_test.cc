@@ -121,6 +121,21 @@ TEST(ConfigTest, RetentionSettingsAreRead) {
   EXPECT_FALSE(Parse({"--segment-mb=0"}).ok());
 }
 
+TEST(ConfigTest, DirectDescriptorsDefaultOnAndTakeABoolean) {
+  auto c = Parse({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->direct_descriptors);
+  c = Parse({"--direct-descriptors=false"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->direct_descriptors);
+  c = Parse({"--direct-descriptors", "ON"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->direct_descriptors);
+  c = Parse({"--direct-descriptors=maybe"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("direct-descriptors"), std::string::npos);
+}
+
 TEST(ConfigTest, BusyWaitDefaultsTo50UsAndZeroTurnsItOff) {
   auto c = Parse({});
   ASSERT_TRUE(c.ok());

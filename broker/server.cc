@@ -243,6 +243,7 @@ absl::Status Broker::Start() {
     options.log = logs_[i].get();
     options.maintain_interval_ns = int64_t{config_.retention_check_s} * 1'000'000'000;
     options.busy_wait_ns = int64_t{config_.busy_wait_us} * 1000;
+    options.direct_descriptors = config_.direct_descriptors;
     options.recovered = recovered.get();
     shards_.push_back(std::make_unique<shard::Shard>(options, group_.get()));
   }

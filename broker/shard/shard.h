@@ -85,6 +85,8 @@ struct ShardOptions {
   // as many completions (at most 32) for at most this long (0: off), so that
   // under load each turn reads more per socket: fewer recvs, fewer ACKs.
   int64_t busy_wait_ns = 50'000;
+  // Clients as direct descriptors first (net/client_socket.h).
+  bool direct_descriptors = true;
 };
 
 class Shard final : public session::Transport {

@@ -37,6 +37,7 @@ constexpr uint32_t kDirectMargin = 64;
 }  // namespace
 
 void Shard::SetUpDirectDescriptors() {
+  if (!options_.direct_descriptors) return;
   // Moving a direct descriptor to another shard needs MSG_RING's SEND_FD
   // (kernel 6.0, which multishot recv already requires).
   if (group_->size() > 1 && !ring_->features().msg_ring) return;

@@ -41,6 +41,17 @@ class DescriptorTest(BrokerTest):
         pub.close()
         return clients
 
+    def process_sockets(self):
+        """Sockets in the broker's descriptor table (/proc/<pid>/fd)."""
+        fd_dir = '/proc/%d/fd' % self.broker.pid
+        links = []
+        for name in os.listdir(fd_dir):
+            try:
+                links.append(os.readlink(os.path.join(fd_dir, name)))
+            except FileNotFoundError:
+                pass  # closed meanwhile
+        return sum(1 for link in links if link.startswith('socket:'))
+
     def leave(self, clients):
         for c in clients:
             c.send(m.disconnect())
@@ -58,6 +69,11 @@ class TwoShardsTest(DescriptorTest):
         self.assertTrue(self.log_contains(
             'leaves room for about 644 clients (600 in io_uring file tables), fewer than '
             '--max-connections 1000'))
+
+    def test_client_sockets_are_not_in_the_process_descriptor_table(self):
+        clients = self.serve_round('pt', 50)
+        self.assertLess(self.process_sockets(), 10)  # the listeners, not the 50 clients
+        self.leave(clients)
 
     def test_more_clients_than_process_descriptors_are_served_across_shards(self):
         # About 200 per shard: within each table, beyond the process's 300 descriptors. Half
@@ -109,6 +125,21 @@ class OneShardTest(DescriptorTest):
         self.leave(self.serve_round('sq', 150, batch=16))
         self.assertTrue(self.log_contains('accepting into direct descriptors again'))
         self.leave(clients[200:])
+        self.assert_serving()
+
+
+@telemq_only('io_uring direct descriptors')
+class DirectDescriptorsOffTest(DescriptorTest):
+    broker_flags = {'max-connections': 1000, 'threads': 1, 'direct-descriptors': 'false'}
+
+    def test_clients_are_process_descriptors_and_the_room_is_the_open_file_limit(self):
+        self.assertFalse(self.log_contains('direct_descriptors(', timeout=0))
+        self.assertTrue(self.log_contains(
+            'leaves room for about 44 clients (0 in io_uring file tables), fewer than '
+            '--max-connections 1000'))
+        clients = self.serve_round('pd', 50)
+        self.assertGreaterEqual(self.process_sockets(), 50)
+        self.leave(clients)
         self.assert_serving()
 
 
