@@ -108,6 +108,10 @@ const std::vector<Option>& Options() {
        "MQTT 5 Receive Maximum: unacknowledged QoS 1/2 PUBLISHes a client may send "
        "(default 1024)",
        Unsigned(&BrokerConfig::receive_maximum, 1, 65535)},
+      {"max-subscriptions",
+       "topic filters one session may hold; further ones get SUBACK failure 0x80 (5.0: 0x97 "
+       "Quota exceeded) (default 10000)",
+       Unsigned(&BrokerConfig::max_subscriptions, 1, 100'000'000)},
       {"session-expiry-max", "cap on MQTT 5 session expiry, seconds (default 4294967295)",
        Unsigned(&BrokerConfig::session_expiry_max, 0, 0xFFFFFFFF)},
       {"durability",

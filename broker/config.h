@@ -48,6 +48,7 @@ struct BrokerConfig {
   uint32_t max_keepalive = 65535;            // seconds; 5.0 clients asking more are told this
   uint32_t receive_maximum = 1024;           // 5.0: unacknowledged QoS 1/2 from one client
   uint32_t session_expiry_max = 0xFFFFFFFF;  // seconds (5.0 session expiry cap)
+  uint32_t max_subscriptions = 10000;        // per session; more get SUBACK 0x80 / 0x97
 
   // Durability (docs/persistence.md).
   std::string durability = "sync";    // sync, batch or none

@@ -93,6 +93,7 @@ session::EngineOptions EngineOptionsFrom(const BrokerConfig& c) {
   o.receive_maximum = static_cast<uint16_t>(c.receive_maximum);
   o.session_expiry_max = c.session_expiry_max;
   o.replay_max_messages = c.replay_max_messages;
+  o.max_subscriptions = c.max_subscriptions;
   return o;
 }
 

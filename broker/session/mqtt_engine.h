@@ -46,6 +46,8 @@ struct EngineOptions {
   uint32_t session_expiry_max = 0xFFFFFFFF;
   uint16_t topic_alias_max = 64;          // aliases a 5.0 client may use towards us
   uint32_t replay_max_messages = 100000;  // per replayed filter (mqtt_replay.cc)
+  // Subscriptions one session may hold; beyond, SUBACK 0x80 (5.0: 0x97).
+  uint32_t max_subscriptions = 10000;
   // 5.0 Receive Maximum announced in CONNACK: QoS 1/2 PUBLISHes a client may
   // have unacknowledged towards us (65535: none announced, the default).
   uint16_t receive_maximum = 1024;
@@ -58,11 +60,12 @@ struct EngineStats {
   uint64_t queue_dropped = 0;     // session queue over its limits
   uint64_t oversize_dropped = 0;  // larger than the client's Maximum Packet Size
   uint64_t protocol_errors = 0;
-  uint64_t log_refused = 0;       // PUBLISH / SUBSCRIBE / CONNECT refused: the log failed
-  uint64_t spilled_sessions = 0;  // times a session's backlog went on in the log
-  uint64_t refilled = 0;          // messages read back from the log into queues
-  uint64_t connections = 0;       // currently open
-  uint64_t sessions = 0;          // currently held
+  uint64_t log_refused = 0;            // PUBLISH / SUBSCRIBE / CONNECT refused: the log failed
+  uint64_t subscriptions_refused = 0;  // over max_subscriptions
+  uint64_t spilled_sessions = 0;       // times a session's backlog went on in the log
+  uint64_t refilled = 0;               // messages read back from the log into queues
+  uint64_t connections = 0;            // currently open
+  uint64_t sessions = 0;               // currently held
 };
 
 // Parses the value of the "replay-from" user property: RFC 3339
@@ -144,6 +147,7 @@ class MqttEngine {
   void HandlePubrel(ConnId c, Connection& conn, const mqtt::Pubrel& p);
   void HandlePubcomp(Connection& conn, uint16_t packet_id);
   void HandleSubscribe(ConnId c, Connection& conn, const mqtt::Subscribe& p);
+  void NoteRefusedSubscriptions(const Connection& conn, size_t refused);
   void HandleUnsubscribe(ConnId c, Connection& conn, const mqtt::Unsubscribe& p);
   bool HandleDisconnect(ConnId c, Connection& conn, const mqtt::Disconnect& p);
 
@@ -207,6 +211,9 @@ class MqttEngine {
   uint64_t assigned_ids_ = 0;
   EngineStats stats_;
   std::vector<MessageRef> scratch_retained_;
+  // Refused subscriptions are logged at most once a second per shard.
+  int64_t next_refusal_log_ns_ = 0;
+  uint64_t refusals_unlogged_ = 0;
   std::vector<SessionId> consumed_dirty_;
   std::vector<uint64_t> scratch_consumed_;
 };

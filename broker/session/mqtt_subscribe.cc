@@ -10,6 +10,19 @@ using mqtt::PropertyId;
 using mqtt::ProtocolVersion;
 using mqtt::ReasonCode;
 
+void MqttEngine::NoteRefusedSubscriptions(const Connection& conn, size_t refused) {
+  stats_.subscriptions_refused += refused;
+  refusals_unlogged_ += refused;
+  if (mono_ns_ < next_refusal_log_ns_) return;
+  TELEMQ_LOG(kWarning,
+             "client '%s': subscription refused: max-subscriptions (%u) reached (%llu refused "
+             "since the last such line)",
+             conn.client_id, options_.max_subscriptions,
+             static_cast<unsigned long long>(refusals_unlogged_));
+  refusals_unlogged_ = 0;
+  next_refusal_log_ns_ = mono_ns_ + kNsPerSecond;
+}
+
 void MqttEngine::HandleSubscribe(ConnId c, Connection& conn, const mqtt::Subscribe& p) {
   Session& s = *sessions_[conn.session];
   uint32_t subscription_id = 0;
@@ -51,7 +64,17 @@ void MqttEngine::HandleSubscribe(ConnId c, Connection& conn, const mqtt::Subscri
       }
     }
   }
+  size_t refused = 0;
   for (const mqtt::Subscription& sub : p.subscriptions) {
+    if (s.subscriptions.size() >= options_.max_subscriptions && !s.HasSubscription(sub.filter)) {
+      // A client cannot grow the router and its session without bound.
+      // 3.1.1 has one failure code, 0x80 (3.9.3).
+      ack.reason_codes.push_back(conn.version == ProtocolVersion::kV5
+                                     ? ReasonCode::kQuotaExceeded
+                                     : ReasonCode::kUnspecifiedError);
+      ++refused;
+      continue;
+    }
     const uint8_t granted = std::min<uint8_t>(static_cast<uint8_t>(sub.options.max_qos), 2);
     router::SubscriptionOptions options;
     options.qos = granted;
@@ -77,6 +100,7 @@ void MqttEngine::HandleSubscribe(ConnId c, Connection& conn, const mqtt::Subscri
       retained_for.push_back({first, scratch_retained_.size() - first, granted});
     }
   }
+  if (refused > 0) NoteRefusedSubscriptions(conn, refused);
   // A persistent session's subscriptions are durable before the SUBACK.
   if (s.logged && !LogSession(s, c)) {
     ++stats_.log_refused;

@@ -41,6 +41,11 @@ void Session::SetSubscription(std::string_view filter, const router::Subscriptio
   subscriptions.emplace_back(std::string(filter), options);
 }
 
+bool Session::HasSubscription(std::string_view filter) const {
+  return std::any_of(subscriptions.begin(), subscriptions.end(),
+                     [&](const auto& s) { return s.first == filter; });
+}
+
 bool Session::RemoveSubscription(std::string_view filter) {
   auto it = std::find_if(subscriptions.begin(), subscriptions.end(),
                          [&](const auto& s) { return s.first == filter; });

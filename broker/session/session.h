@@ -159,6 +159,7 @@ struct Session {
   // Subscription bookkeeping; returns false when `filter` was not present.
   void SetSubscription(std::string_view filter, const router::SubscriptionOptions& options);
   bool RemoveSubscription(std::string_view filter);
+  bool HasSubscription(std::string_view filter) const;
 
   // Consumption of logged messages. NoteRouted when a tracked message
   // reaches the session, AddPending when it is queued or in flight,

@@ -2,7 +2,7 @@
 4.7)."""
 import unittest
 
-from support import ConformanceTest, m, mosquitto_deviates
+from support import ConformanceTest, m, mosquitto_deviates, telemq_only
 
 
 class SubscribeTest(ConformanceTest):
@@ -81,13 +81,38 @@ class SubscribeTest(ConformanceTest):
         c = self.connected()
         self.assertEqual(c.subscribe([('g/0', 0), ('g/1', 1), ('g/2', 2)]), [0, 1, 2])
 
-    def test_subscribe_failure_0x80_is_never_needed_every_valid_filter_is_granted(self):
-        # telemq has no authorization: every well-formed filter is granted (0x80 is for filters a
-        # server refuses; Paho's "subscribe failure" test needs a broker configured to refuse one).
+    def test_every_valid_filter_is_granted_within_the_subscription_limit(self):
+        # telemq has no authorization: within --max-subscriptions (below) every well-formed
+        # filter is granted (Paho's "subscribe failure" test needs a broker configured to refuse
+        # "nosubscribe").
         c = self.connected()
         filters = [('test/nosubscribe', 2), ('nosubscribe', 2), ('$SYS/#', 0), ('#', 1),
                    ('+', 0), ('/'.join(['+'] * 200), 1), ('$share/g/t', 1), ('x' * 60000, 0)]
         self.assertEqual(c.subscribe(filters), [q for _, q in filters])
+
+
+@telemq_only('--max-subscriptions')
+class SubscriptionLimitTest(ConformanceTest):
+    broker_flags = {'max-subscriptions': 2}
+
+    def test_mqtt_3_9_3_filters_beyond_max_subscriptions_get_failure_0x80(self):
+        c = self.connected()
+        self.assertEqual(c.subscribe([('l/1', 1), ('l/2', 2), ('l/3', 1)]), [1, 2, 0x80])
+        # Refused, not subscribed: nothing published there arrives.
+        pub = self.connected()
+        pub.publish('l/3', b'x')
+        pub.publish('l/2', b'y')
+        self.assertEqual(c.recv_publish().topic, 'l/2')
+        self.assertTrue(self.log_contains('max-subscriptions (2) reached'))
+
+    def test_paho_client_is_told_of_the_refusal_and_keeps_its_connection(self):
+        a = self.paho('limited')
+        self.assertEqual(a.subscribe('TopicA', 1), (1,))
+        self.assertEqual(a.subscribe('TopicA/B', 1), (1,))
+        self.assertEqual(a.subscribe('nosubscribe', 2), (0x80,))
+        a.publish('TopicA', b'still connected', 1)
+        self.assertEqual(a.get().payload, b'still connected')
+        a.close()
 
 
 class UnsubscribeTest(ConformanceTest):

@@ -59,6 +59,17 @@ class SubackTest(ConformanceTest):
             self.assertEqual(len(got), 1, got)
 
 
+@telemq_only('--max-subscriptions')
+class SubscriptionLimitTest(ConformanceTest):
+    broker_flags = {'max-subscriptions': 2}
+
+    def test_mqtt_3_9_3_filters_beyond_max_subscriptions_get_quota_exceeded_0x97(self):
+        c, _ = self.v5_connected()
+        self.assertEqual(c.subscribe([('l/1', 1), ('l/2', 2), ('l/3', 1)]), [1, 2, 0x97])
+        # An existing filter is replaced, not counted again.
+        self.assertEqual(c.subscribe([('l/1', 0)]), [0])
+
+
 class NoLocalTest(ConformanceTest):
     def test_mqtt_3_8_3_3_no_local_suppresses_only_the_own_messages(self):
         a, _ = self.v5_connected('nl-a')
