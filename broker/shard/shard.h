@@ -147,7 +147,7 @@ class Shard final : public session::Transport {
     bool handing_off = false;  // recv being cancelled; then the socket moves
     bool in_dirty = false;     // listed for this turn's sends
     bool peer_closed = false;
-    bool shut = false;         // shutdown(SHUT_RDWR) issued to end the recv
+    bool shut = false;         // the recv is being ended (EndSocketIo)
     bool lingering = false;    // FIN sent after the last byte; input is read and dropped
     bool client_left = false;  // the client sent DISCONNECT: close without lingering
     // IORING_OP_SHUTDOWNs of a direct descriptor not yet completed (0 or 1).
