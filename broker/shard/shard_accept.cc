@@ -138,8 +138,10 @@ void Shard::OnAccept(const io_uring_cqe& cqe) {
     }
   } else if (stopping_ || !group_->AdmitConnection()) {
     if (!stopping_) {
-      TELEMQ_LOG(kWarning, "refusing connection from %s: max-connections reached",
-                 direct ? "a client" : net::PeerName(cqe.res));
+      // A direct descriptor has no getpeername(2): no address then.
+      TELEMQ_LOG(kWarning, "refusing a connection%s%s: max-connections (%u) reached",
+                 direct ? "" : " from ", direct ? "" : net::PeerName(cqe.res),
+                 group_->max_connections());
     }
     CloseSocket({cqe.res, direct});
   } else if (admitted_this_turn_ < kAdmitPerTurn && waiting_head_ == waiting_accepts_.size()) {

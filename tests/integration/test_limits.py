@@ -66,6 +66,8 @@ class MaxConnectionsTest(BrokerTest):
         self.assertEqual(first[0].recv_publish().payload, b'works')
         for c in first:
             c.ping()
+        if not IS_MOSQUITTO:
+            self.assertTrue(self.log_contains('refusing a connection: max-connections (5) reached'))
 
     def test_connection_slot_is_reusable_after_a_client_leaves(self):
         first = [self.connected('r%d' % i) for i in range(5)]
