@@ -129,4 +129,16 @@ inline std::vector<uint8_t> Wire(const mqtt::Packet& p, mqtt::ProtocolVersion v)
   return out;
 }
 
+// Opens connection `c` of `engine` and feeds it a CONNECT for `client_id`;
+// the CONNACK (and whatever follows it) stays in the transport's output.
+inline void OpenAndConnect(MqttEngine& engine, ConnId c, std::string_view client_id,
+                           mqtt::ProtocolVersion v, bool clean) {
+  engine.OnConnectionOpened(c);
+  mqtt::Connect p;
+  p.version = v;
+  p.client_id = client_id;
+  p.clean_start = clean;
+  engine.OnBytes(c, Wire(p, v));
+}
+
 }  // namespace telemq::session::testing

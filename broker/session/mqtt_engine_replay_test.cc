@@ -162,12 +162,7 @@ TEST_F(BacklogTest, AnOfflineBacklogBeyondTheQueueLimitStaysInTheLogAndIsReadBac
   // Connects; the CONNACK (and whatever follows it) stays in the output.
   auto connect = [&](std::string_view id, bool clean) {
     const ConnId c = next_conn_++;
-    engine.OnConnectionOpened(c);
-    mqtt::Connect p;
-    p.version = kV311;
-    p.client_id = id;
-    p.clean_start = clean;
-    engine.OnBytes(c, Wire(p, kV311));
+    testing::OpenAndConnect(engine, c, id, kV311, clean);
     return c;
   };
   const ConnId sub = connect("sub", false);

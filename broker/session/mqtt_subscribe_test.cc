@@ -30,12 +30,7 @@ class SubscriptionLimitTest : public ::testing::Test {
   }
   ConnId Connect(std::string_view id, ProtocolVersion v) {
     const ConnId c = next_conn_++;
-    engine_.OnConnectionOpened(c);
-    mqtt::Connect p;
-    p.version = v;
-    p.client_id = id;
-    p.clean_start = true;
-    engine_.OnBytes(c, Wire(p, v));
+    testing::OpenAndConnect(engine_, c, id, v, /*clean=*/true);
     t_.Take(c, v);  // the CONNACK
     return c;
   }
