@@ -237,7 +237,7 @@ void Shard::HandleCompletion(const io_uring_cqe& cqe) {
       OnSocketSent(tag.index, cqe);
       return;
     case OpKind::kInstallSocket:
-      OnSocketInstalled(tag.index, cqe);  // as kSendSocket
+      FinishSocketMove(tag.index, cqe);  // as kSendSocket
       return;
     case OpKind::kWake:
       ArmWake();

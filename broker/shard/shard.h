@@ -174,8 +174,10 @@ class Shard final : public session::Transport {
   void OnSend(uint32_t slot, const io_uring_cqe& cqe);
   // The MSG_RING that moved a direct descriptor to the owner shard's ring.
   void OnSocketSent(uint32_t slot, const io_uring_cqe& cqe);
-  // The process descriptor made for it when the owner's table was full.
-  void OnSocketInstalled(uint32_t slot, const io_uring_cqe& cqe);
+  // The end of a move, from either completion: a slot of the owner's ring
+  // (kSendSocket), a process descriptor made because the owner's table was
+  // full (kInstallSocket), or a failure.
+  void FinishSocketMove(uint32_t slot, const io_uring_cqe& cqe);
   void DrainMailboxes();
   // Connections handed to this shard in this turn's mail, adopted after the
   // turn's completions (see Apply).

@@ -320,10 +320,10 @@ void Shard::OnSocketSent(uint32_t slot, const io_uring_cqe& cqe) {
     io_uring_sqe_set_data64(sqe, EncodeOpTag({OpKind::kInstallSocket, c.generation, slot}));
     return;
   }
-  OnSocketInstalled(slot, cqe);
+  FinishSocketMove(slot, cqe);
 }
 
-void Shard::OnSocketInstalled(uint32_t slot, const io_uring_cqe& cqe) {
+void Shard::FinishSocketMove(uint32_t slot, const io_uring_cqe& cqe) {
   Conn& c = conns_[slot];
   const bool direct = io::DecodeOpTag(cqe.user_data).kind == OpKind::kSendSocket;
   // The owner's table, or the process's, holds its own reference to the
